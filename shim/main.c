@@ -1,0 +1,110 @@
+/* crishim: the daemon. Flags → config, backend choice, the gRPC server, and
+ * signals. All logic lives in the library under src/. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "cri/cri.h"
+#include "docker/docker.h"
+#include "docker/http.h"
+#include "rpc/server.h"
+#include "util/log.h"
+
+/* Which engine to talk to. auto: Docker when its socket answers; otherwise
+ * containerd once that backend exists; otherwise Docker anyway, so crishim
+ * serves (RuntimeReady false) and recovers when the engine comes up. */
+static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
+{
+    cs_backend_kind kind = cfg->backend;
+    if (kind == CS_BACKEND_AUTO) {
+        if (docker_backend_probe(cfg->docker_host, 1000)) {
+            kind = CS_BACKEND_DOCKER;
+        } else {
+            cs_warn("docker does not answer; using it anyway until the containerd backend lands", "docker_host",
+                    cfg->docker_host, NULL);
+            kind = CS_BACKEND_DOCKER;
+        }
+    }
+    if (kind == CS_BACKEND_CONTAINERD)
+        return cs_error_set(err, CS_ERR_UNIMPLEMENTED, "the containerd backend is not part of this build yet");
+    return docker_backend_new(cfg->docker_host, out, err);
+}
+
+static int wait_for_stop_signal(const sigset_t *set)
+{
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    cs_config cfg;
+    cs_error err;
+    cs_error_clear(&err);
+    cs_config_defaults(&cfg);
+    switch (cs_config_parse(&cfg, argc, argv, stdout, &err)) {
+    case CS_CONFIG_EXIT:
+        return 0;
+    case CS_CONFIG_ERROR:
+        fprintf(stderr, "crishim: %s\n", err.msg);
+        return 2;
+    case CS_CONFIG_RUN:
+        break;
+    }
+    cs_log_set_level(cfg.log_level);
+
+    /* Signals go to the main thread's sigwait only: block them before any
+     * thread exists so every thread inherits the mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (docker_http_global_init(&err) != 0) {
+        cs_err("cannot initialise the HTTP client", "error", err.msg, NULL);
+        return 1;
+    }
+    cs_backend *backend;
+    if (make_backend(&cfg, &backend, &err) != 0) {
+        cs_err("cannot set up the backend", "error", err.msg, NULL);
+        return 1;
+    }
+    char *config_json = cs_config_to_json(&cfg);
+    cri_runtime *rt = cri_runtime_new(backend, CRISHIM_VERSION, config_json);
+
+    cs_server_config scfg = {
+        .listen = cfg.listen,
+        .nlisten = cfg.nlisten,
+        .handlers = cri_handlers,
+        .app = rt,
+    };
+    cs_server *server = NULL;
+    int status = 1;
+    if (cs_server_new(&scfg, &server, &err) != 0 || cs_server_start(server, &err) != 0) {
+        cs_err("cannot start the gRPC server", "error", err.msg, NULL);
+        goto out;
+    }
+    cs_info("crishim started", "version", CRISHIM_VERSION, "backend", cs_backend_name(backend), NULL);
+
+    int sig = wait_for_stop_signal(&stop);
+    cs_info("stopping", "signal", strsignal(sig), NULL);
+    cs_server_shutdown(server, cfg.shutdown_grace_ms);
+    cs_info("stopped", NULL);
+    status = 0;
+out:
+    cs_server_free(server);
+    cri_runtime_free(rt);
+    free(config_json);
+    docker_http_global_cleanup();
+    return status;
+}

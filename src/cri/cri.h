@@ -1,0 +1,30 @@
+/* The CRI service: runtime.v1 handlers over a backend, plus crishim's own
+ * extension services. shim/main.c builds one cri_runtime and hands
+ * cri_handlers to the gRPC server. */
+#ifndef CS_CRI_H
+#define CS_CRI_H
+
+#include <pthread.h>
+
+#include "backend/backend.h"
+#include "rpc/call.h"
+
+typedef struct cri_runtime {
+    cs_backend *backend;  /* owned */
+    const char *version;  /* crishim's own version */
+    /* Shown by verbose Status; borrowed from the daemon's config. */
+    const char *config_json;
+    pthread_mutex_t mu;   /* guards what UpdateRuntimeConfig changes */
+    char *pod_cidr;
+} cri_runtime;
+
+/* Takes ownership of backend. */
+cri_runtime *cri_runtime_new(cs_backend *backend, const char *version, const char *config_json);
+void cri_runtime_free(cri_runtime *rt);
+/* Copy of the pod CIDR last set by UpdateRuntimeConfig, "" if none (malloc'd). */
+char *cri_runtime_pod_cidr(cri_runtime *rt);
+
+/* Every handler crishim has, ending with {NULL}. */
+extern const cs_handler cri_handlers[];
+
+#endif

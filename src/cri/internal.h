@@ -1,0 +1,48 @@
+/* Helpers shared by the CRI handler files. */
+#ifndef CS_CRI_INTERNAL_H
+#define CS_CRI_INTERNAL_H
+
+#include "cri/cri.h"
+#include "crishim/v1/crishim.pb-c.h"
+#include "runtime/v1/api.pb-c.h"
+#include "util/arena.h"
+
+/* A message of `type` in the call's arena, initialised with its INIT macro:
+ *     Runtime__V1__VersionResponse *r = CRI_NEW(call, Runtime__V1__VersionResponse,
+ *                                               RUNTIME__V1__VERSION_RESPONSE__INIT); */
+#define CRI_NEW(call, type, init)                                  \
+    ({                                                             \
+        type *m_ = cs_arena_alloc(cs_call_arena(call), sizeof *m_); \
+        type i_ = init;                                            \
+        *m_ = i_;                                                  \
+        m_;                                                        \
+    })
+
+#define CRI_RT(call) ((cri_runtime *)cs_call_app(call))
+
+/* The backend op, or UNIMPLEMENTED naming the RPC and the backend. */
+#define CRI_NEED_OP(call, op, err)                                                                          \
+    do {                                                                                                   \
+        if (!CRI_RT(call)->backend->ops->op)                                                               \
+            return cs_error_set(err, CS_ERR_UNIMPLEMENTED, "%s is not supported by the %s backend yet",    \
+                                cs_call_method(call) + 1, cs_backend_name(CRI_RT(call)->backend));         \
+    } while (0)
+
+/* runtime.c */
+int cri_version(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_status(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_runtime_config(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_update_runtime_config(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+
+/* image.c */
+int cri_list_images(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_stream_images(cs_call *call, const ProtobufCMessage *req, cs_error *err);
+int cri_image_status(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_pull_image(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_remove_image(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_image_fs_info(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+
+/* diagnostics.c */
+int cri_diag_echo(cs_call *call, cs_error *err);
+
+#endif

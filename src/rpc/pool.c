@@ -1,0 +1,175 @@
+/* Elastic worker pool; see pool.h. */
+#include "rpc/pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+#define POOL_IDLE_EXIT_SECONDS 30
+#define POOL_STACK_SIZE (512 * 1024)
+
+typedef struct job {
+    struct job *next;
+    cs_job_fn fn;
+    void *arg;
+} job;
+
+struct cs_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work;    /* a job was queued, or shutdown */
+    pthread_cond_t exited;  /* a thread has exited */
+    job *head, *tail;
+    size_t min, max;
+    size_t threads, idle;
+    size_t queued; /* jobs not yet taken by a thread */
+    bool stopping;
+};
+
+static void *worker_main(void *arg);
+
+cs_pool *cs_pool_new(size_t min_threads, size_t max_threads)
+{
+    cs_pool *p = cs_xcalloc(1, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->work, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&p->exited, NULL);
+    p->min = min_threads;
+    p->max = max_threads < min_threads ? min_threads : max_threads;
+    if (p->max == 0)
+        p->max = 1;
+    return p;
+}
+
+/* Called with mu held. Threads are detached; cs_pool_free waits on the count. */
+static int spawn_locked(cs_pool *p)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, POOL_STACK_SIZE);
+    int rc = pthread_create(&t, &attr, worker_main, p);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -1;
+    p->threads++;
+    return 0;
+}
+
+int cs_pool_submit(cs_pool *p, cs_job_fn fn, void *arg)
+{
+    job *j = cs_xmalloc(sizeof *j);
+    j->next = NULL;
+    j->fn = fn;
+    j->arg = arg;
+    pthread_mutex_lock(&p->mu);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->mu);
+        free(j);
+        return -1;
+    }
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    p->queued++;
+    /* Idle threads already woken for earlier jobs don't count: compare with the
+     * queue length, or a long stream could leave a job waiting behind it. */
+    if (p->queued > p->idle && p->threads < p->max && spawn_locked(p) != 0 && p->threads == 0)
+        cs_warn("worker pool: cannot start a thread; job waits", NULL);
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+static job *next_job_locked(cs_pool *p, bool *exit_now)
+{
+    *exit_now = false;
+    while (!p->head) {
+        if (p->stopping) {
+            *exit_now = true;
+            return NULL;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += POOL_IDLE_EXIT_SECONDS;
+        p->idle++;
+        int rc = pthread_cond_timedwait(&p->work, &p->mu, &until);
+        p->idle--;
+        if (rc == ETIMEDOUT && !p->head && p->threads > p->min) {
+            *exit_now = true;
+            return NULL;
+        }
+    }
+    job *j = p->head;
+    p->queued--;
+    p->head = j->next;
+    if (!p->head)
+        p->tail = NULL;
+    return j;
+}
+
+static void *worker_main(void *arg)
+{
+    cs_pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        bool exit_now;
+        job *j = next_job_locked(p, &exit_now);
+        if (exit_now)
+            break;
+        pthread_mutex_unlock(&p->mu);
+        j->fn(j->arg);
+        free(j);
+        pthread_mutex_lock(&p->mu);
+    }
+    p->threads--;
+    pthread_cond_broadcast(&p->exited);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+void cs_pool_free(cs_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    /* Queued jobs still run: workers drain the queue before they see stopping. */
+    if (p->head && p->threads == 0)
+        spawn_locked(p);
+    pthread_cond_broadcast(&p->work);
+    while (p->threads > 0)
+        pthread_cond_wait(&p->exited, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->exited);
+    free(p);
+}
+
+size_t cs_pool_threads(cs_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->threads;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+size_t cs_pool_busy(cs_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->threads - p->idle;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}

@@ -1,0 +1,15 @@
+/* Small filesystem helpers. */
+#ifndef CS_FS_H
+#define CS_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+/* mkdir -p; existing directories are fine. */
+int cs_mkdir_p(const char *path, mode_t mode, cs_error *err);
+/* Reads a whole (small) file; *out malloc'd and NUL-terminated. */
+int cs_read_file(const char *path, size_t max, char **out, size_t *len, cs_error *err);
+
+#endif

@@ -1,0 +1,475 @@
+/* The daemon against a real dockerd (scripts/test-env.sh): every registered RPC
+ * answers with the expected code, deadlines and cancellation are honoured, a
+ * slow engine call blocks nothing else, an engine outage is survived without a
+ * restart, and SIGTERM lets an in-flight call finish and exits 0. */
+#include <check.h>
+#include <grpc/grpc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "crishim/v1/crishim.pb-c.h"
+#include "rpc/methods.h"
+#include "runtime/v1/api.pb-c.h"
+
+#define RT(m) "/runtime.v1.RuntimeService/" m
+
+static char sock_path[256];
+static char log_path[256];
+static pid_t daemon_pid = -1;
+static tc_client *client;
+
+static const char *need_env(const char *key)
+{
+    const char *v = tc_env(key);
+    if (!v) {
+        fprintf(stderr, "test_daemon: %s not set; run through ctest (scripts/test-env.sh)\n", key);
+        exit(77);
+    }
+    return v;
+}
+
+static void start_daemon(void)
+{
+    const char *dir = need_env("CRISHIM_TEST_DIR");
+    snprintf(sock_path, sizeof sock_path, "%s/crishim-daemon-test.sock", dir);
+    snprintf(log_path, sizeof log_path, "%s/crishim-daemon-test.log", dir);
+    char host[512];
+    snprintf(host, sizeof host, "--docker-host=%s", need_env("CRISHIM_TEST_DOCKER_HOST"));
+    daemon_pid = tc_daemon_start(need_env("CRISHIM_BIN"), sock_path, log_path, "--backend=docker", host,
+                                 "--log-level=debug", "--shutdown-grace=10", NULL);
+    ck_assert_msg(daemon_pid > 0, "crishim did not start; see %s", log_path);
+    char target[300];
+    snprintf(target, sizeof target, "unix:%s", sock_path);
+    client = tc_connect(target);
+}
+
+static void stop_daemon(void)
+{
+    if (client)
+        tc_close(client);
+    client = NULL;
+    if (daemon_pid > 0) {
+        int st = tc_daemon_stop(daemon_pid, SIGTERM, 20000);
+        daemon_pid = -1;
+        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "crishim did not exit 0 on SIGTERM (status %d); see %s", st, log_path);
+    }
+}
+
+static pid_t dockerd_pid(void)
+{
+    return (pid_t)atoi(need_env("CRISHIM_TEST_DOCKER_PID"));
+}
+
+/* The docker pid changes when the env restarts dockerd: read it fresh. */
+static pid_t current_dockerd_pid(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/env", need_env("CRISHIM_TEST_DIR"));
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    pid_t pid = dockerd_pid();
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "CRISHIM_TEST_DOCKER_PID=", 24))
+            pid = (pid_t)atoi(line + 24);
+    if (f)
+        fclose(f);
+    return pid;
+}
+
+static void env_script(const char *verb)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/scripts/test-env.sh %s %s >/dev/null", need_env("CRISHIM_SOURCE_DIR"), verb,
+             need_env("CRISHIM_TEST_DIR"));
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+static grpc_status_code call_version(int timeout_ms, int cancel_after_ms, tc_result *res)
+{
+    Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    tc_unary_ex(client, RT("Version"), &req.base, &runtime__v1__version_response__descriptor, &resp, timeout_ms,
+                cancel_after_ms, res);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return res->code;
+}
+
+/* ---- every RPC ---- */
+
+/* What an empty request gets today. Later issues move methods from the default
+ * (UNIMPLEMENTED) into this table. */
+static const struct {
+    const char *method;
+    grpc_status_code code;
+} expected[] = {
+    {RT("Version"), GRPC_STATUS_OK},
+    {RT("Status"), GRPC_STATUS_OK},
+    {RT("RuntimeConfig"), GRPC_STATUS_OK},
+    {RT("UpdateRuntimeConfig"), GRPC_STATUS_OK},
+    {"/crishim.v1.Diagnostics/Echo", GRPC_STATUS_OK},
+};
+
+static grpc_status_code expected_code(const char *method)
+{
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        if (!strcmp(expected[i].method, method))
+            return expected[i].code;
+    return GRPC_STATUS_UNIMPLEMENTED;
+}
+
+static void call_empty(const cs_method *m, tc_result *res)
+{
+    ProtobufCMessage *req = calloc(1, m->desc->input->sizeof_message);
+    m->desc->input->message_init(req);
+    if (m->kind == CS_METHOD_UNARY) {
+        ProtobufCMessage *resp = NULL;
+        tc_unary(client, m->path, req, m->desc->output, &resp, 10000, res);
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+    } else if (m->kind == CS_METHOD_SERVER_STREAM) {
+        ProtobufCMessage **msgs;
+        size_t n;
+        tc_server_stream(client, m->path, req, m->desc->output, &msgs, &n, 10000, res);
+        tc_free_messages(msgs, n);
+    } else {
+        tc_stream *s = tc_stream_open(client, m->path, 10000);
+        tc_stream_close_send(s);
+        ProtobufCMessage *msg;
+        while ((msg = tc_stream_recv(s, m->desc->output)) != NULL)
+            protobuf_c_message_free_unpacked(msg, NULL);
+        tc_stream_finish(s, res);
+    }
+    free(req);
+}
+
+START_TEST(every_registered_rpc_answers)
+{
+    size_t n;
+    cs_method *ms = cs_methods_build(&n);
+    ck_assert_uint_ge(n, 45); /* 43 CRI RPCs + crishim's own */
+    for (size_t i = 0; i < n; i++) {
+        tc_result res;
+        call_empty(&ms[i], &res);
+        grpc_status_code want = expected_code(ms[i].path);
+        ck_assert_msg(res.code == want, "%s (%s): got code %d (%s), want %d", ms[i].path,
+                      cs_method_kind_name(ms[i].kind), res.code, res.details, want);
+        if (want == GRPC_STATUS_UNIMPLEMENTED) {
+            ck_assert_msg(strstr(res.details, strrchr(ms[i].path, '/') + 1) != NULL,
+                          "%s: UNIMPLEMENTED message does not name the method: %s", ms[i].path, res.details);
+            ck_assert_msg(res.elapsed_ms < 1000, "%s: UNIMPLEMENTED took %.0f ms", ms[i].path, res.elapsed_ms);
+        }
+    }
+    cs_methods_free(ms, n);
+}
+END_TEST
+
+START_TEST(unknown_method_is_unimplemented)
+{
+    Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+    tc_result res;
+    tc_unary(client, "/runtime.v1.RuntimeService/NoSuchThing", &req.base, &runtime__v1__version_response__descriptor,
+             NULL, 5000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_UNIMPLEMENTED);
+}
+END_TEST
+
+START_TEST(version_and_status)
+{
+    Runtime__V1__VersionRequest vreq = RUNTIME__V1__VERSION_REQUEST__INIT;
+    Runtime__V1__VersionResponse *v = NULL;
+    tc_result res;
+    tc_unary(client, RT("Version"), &vreq.base, &runtime__v1__version_response__descriptor, (ProtobufCMessage **)&v,
+             5000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "Version: %s", res.details);
+    ck_assert_str_eq(v->runtime_api_version, "v1");
+    ck_assert_str_eq(v->runtime_name, "crishim");
+    ck_assert_msg(strstr(v->runtime_version, "docker") != NULL, "runtime_version %s", v->runtime_version);
+    protobuf_c_message_free_unpacked(&v->base, NULL);
+
+    Runtime__V1__StatusRequest sreq = RUNTIME__V1__STATUS_REQUEST__INIT;
+    sreq.verbose = 1;
+    Runtime__V1__StatusResponse *s = NULL;
+    tc_unary(client, RT("Status"), &sreq.base, &runtime__v1__status_response__descriptor, (ProtobufCMessage **)&s,
+             5000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "Status: %s", res.details);
+    ck_assert_uint_eq(s->status->n_conditions, 2);
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_msg(s->status->conditions[i]->status, "%s is false: %s %s", s->status->conditions[i]->type,
+                      s->status->conditions[i]->reason, s->status->conditions[i]->message);
+    ck_assert_uint_ge(s->n_info, 1);
+    ck_assert_msg(strstr(s->info[0]->value, "cgroupDriver") != NULL, "info: %s", s->info[0]->value);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+
+    Runtime__V1__RuntimeConfigRequest creq = RUNTIME__V1__RUNTIME_CONFIG_REQUEST__INIT;
+    Runtime__V1__RuntimeConfigResponse *c = NULL;
+    tc_unary(client, RT("RuntimeConfig"), &creq.base, &runtime__v1__runtime_config_response__descriptor,
+             (ProtobufCMessage **)&c, 5000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "RuntimeConfig: %s", res.details);
+    ck_assert_ptr_nonnull(c->linux);
+    ck_assert_int_eq(c->linux->cgroup_driver, RUNTIME__V1__CGROUP_DRIVER__CGROUPFS);
+    protobuf_c_message_free_unpacked(&c->base, NULL);
+}
+END_TEST
+
+START_TEST(update_runtime_config_sets_pod_cidr)
+{
+    Runtime__V1__NetworkConfig net = RUNTIME__V1__NETWORK_CONFIG__INIT;
+    net.pod_cidr = "10.88.0.0/16";
+    Runtime__V1__RuntimeConfig rc = RUNTIME__V1__RUNTIME_CONFIG__INIT;
+    rc.network_config = &net;
+    Runtime__V1__UpdateRuntimeConfigRequest req = RUNTIME__V1__UPDATE_RUNTIME_CONFIG_REQUEST__INIT;
+    req.runtime_config = &rc;
+    tc_result res;
+    tc_unary(client, RT("UpdateRuntimeConfig"), &req.base, &runtime__v1__update_runtime_config_response__descriptor,
+             NULL, 5000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    Runtime__V1__StatusRequest sreq = RUNTIME__V1__STATUS_REQUEST__INIT;
+    sreq.verbose = 1;
+    Runtime__V1__StatusResponse *s = NULL;
+    tc_unary(client, RT("Status"), &sreq.base, &runtime__v1__status_response__descriptor, (ProtobufCMessage **)&s,
+             5000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    ck_assert_msg(strstr(s->info[0]->value, "10.88.0.0/16") != NULL, "info: %s", s->info[0]->value);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+}
+END_TEST
+
+START_TEST(bidi_echo_round_trip)
+{
+    tc_stream *s = tc_stream_open(client, "/crishim.v1.Diagnostics/Echo", 10000);
+    for (uint64_t i = 0; i < 50; i++) {
+        uint8_t payload[1000];
+        memset(payload, (int)i, sizeof payload);
+        Crishim__V1__EchoMessage m = CRISHIM__V1__ECHO_MESSAGE__INIT;
+        m.sequence = i;
+        m.payload.data = payload;
+        m.payload.len = sizeof payload;
+        ck_assert(tc_stream_send(s, &m.base));
+        Crishim__V1__EchoMessage *back =
+            (Crishim__V1__EchoMessage *)tc_stream_recv(s, &crishim__v1__echo_message__descriptor);
+        ck_assert_ptr_nonnull(back);
+        ck_assert_uint_eq(back->sequence, i);
+        ck_assert_uint_eq(back->payload.len, sizeof payload);
+        ck_assert_int_eq(back->payload.data[999], (uint8_t)i);
+        protobuf_c_message_free_unpacked(&back->base, NULL);
+    }
+    tc_stream_close_send(s);
+    ck_assert_ptr_null(tc_stream_recv(s, &crishim__v1__echo_message__descriptor));
+    tc_result res;
+    tc_stream_finish(s, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+}
+END_TEST
+
+START_TEST(large_messages_up_to_16_mib)
+{
+    tc_stream *s = tc_stream_open(client, "/crishim.v1.Diagnostics/Echo", 20000);
+    size_t len = 15 * 1024 * 1024;
+    uint8_t *payload = calloc(1, len);
+    payload[len - 1] = 0x5a;
+    Crishim__V1__EchoMessage m = CRISHIM__V1__ECHO_MESSAGE__INIT;
+    m.payload.data = payload;
+    m.payload.len = len;
+    ck_assert(tc_stream_send(s, &m.base));
+    Crishim__V1__EchoMessage *back =
+        (Crishim__V1__EchoMessage *)tc_stream_recv(s, &crishim__v1__echo_message__descriptor);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_uint_eq(back->payload.len, len);
+    ck_assert_int_eq(back->payload.data[len - 1], 0x5a);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+    free(payload);
+    tc_stream_close_send(s);
+    tc_result res;
+    tc_stream_finish(s, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+}
+END_TEST
+
+/* ---- deadlines, cancellation, slow engines ---- */
+
+START_TEST(deadline_is_honoured_when_engine_hangs)
+{
+    pid_t dpid = current_dockerd_pid();
+    kill(dpid, SIGSTOP);
+    tc_result res;
+    call_version(500, 0, &res);
+    kill(dpid, SIGCONT);
+    ck_assert_msg(res.code == GRPC_STATUS_DEADLINE_EXCEEDED, "got %d (%s)", res.code, res.details);
+    ck_assert_msg(res.elapsed_ms < 2000, "deadline answer took %.0f ms", res.elapsed_ms);
+    call_version(10000, 0, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "after the engine resumed: %d (%s)", res.code, res.details);
+}
+END_TEST
+
+START_TEST(cancelled_call_is_released)
+{
+    pid_t dpid = current_dockerd_pid();
+    kill(dpid, SIGSTOP);
+    tc_result res;
+    call_version(20000, 300, &res);
+    kill(dpid, SIGCONT);
+    ck_assert_msg(res.code == GRPC_STATUS_CANCELLED, "got %d (%s)", res.code, res.details);
+    ck_assert_msg(res.elapsed_ms < 2000, "cancel took %.0f ms", res.elapsed_ms);
+    call_version(10000, 0, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "after cancel: %d (%s)", res.code, res.details);
+}
+END_TEST
+
+typedef struct bg_call {
+    pthread_t t;
+    tc_result res;
+    int timeout_ms;
+} bg_call;
+
+static void *bg_version(void *arg)
+{
+    bg_call *b = arg;
+    call_version(b->timeout_ms, 0, &b->res);
+    return NULL;
+}
+
+START_TEST(slow_engine_blocks_nothing_else)
+{
+    pid_t dpid = current_dockerd_pid();
+    kill(dpid, SIGSTOP);
+    bg_call slow[4];
+    for (int i = 0; i < 4; i++) {
+        slow[i].timeout_ms = 3000;
+        pthread_create(&slow[i].t, NULL, bg_version, &slow[i]);
+    }
+    usleep(200000);
+    /* Engine-free RPCs still answer at once while four calls hang. */
+    for (int i = 0; i < 20; i++) {
+        Runtime__V1__UpdateRuntimeConfigRequest req = RUNTIME__V1__UPDATE_RUNTIME_CONFIG_REQUEST__INIT;
+        tc_result res;
+        tc_unary(client, RT("UpdateRuntimeConfig"), &req.base,
+                 &runtime__v1__update_runtime_config_response__descriptor, NULL, 2000, &res);
+        ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+        ck_assert_msg(res.elapsed_ms < 500, "took %.0f ms while the engine hangs", res.elapsed_ms);
+    }
+    kill(dpid, SIGCONT);
+    for (int i = 0; i < 4; i++)
+        pthread_join(slow[i].t, NULL);
+}
+END_TEST
+
+/* ---- engine outage ---- */
+
+START_TEST(engine_outage_is_survived)
+{
+    env_script("stop-dockerd");
+    Runtime__V1__StatusRequest sreq = RUNTIME__V1__STATUS_REQUEST__INIT;
+    Runtime__V1__StatusResponse *s = NULL;
+    tc_result res;
+    tc_unary(client, RT("Status"), &sreq.base, &runtime__v1__status_response__descriptor, (ProtobufCMessage **)&s,
+             5000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "Status with the engine down: %d %s", res.code, res.details);
+    ck_assert(!s->status->conditions[0]->status);
+    ck_assert_str_eq(s->status->conditions[0]->type, "RuntimeReady");
+    ck_assert_msg(strlen(s->status->conditions[0]->reason) > 0, "no reason");
+    ck_assert_msg(strstr(s->status->conditions[0]->message, "docker") != NULL, "message: %s",
+                  s->status->conditions[0]->message);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+
+    call_version(5000, 0, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_UNAVAILABLE, "Version with the engine down: %d %s", res.code, res.details);
+    ck_assert_msg(res.elapsed_ms < 3000, "UNAVAILABLE took %.0f ms", res.elapsed_ms);
+
+    env_script("start-dockerd");
+    call_version(10000, 0, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "Version after the engine is back: %d %s", res.code, res.details);
+    tc_unary(client, RT("Status"), &sreq.base, &runtime__v1__status_response__descriptor, (ProtobufCMessage **)&s,
+             5000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    ck_assert(s->status->conditions[0]->status);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+}
+END_TEST
+
+/* ---- signals and the socket ---- */
+
+START_TEST(socket_mode_is_0660)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(sock_path, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_uint_eq(st.st_mode & 0777, 0660);
+}
+END_TEST
+
+START_TEST(sigterm_lets_inflight_call_finish)
+{
+    pid_t dpid = current_dockerd_pid();
+    kill(dpid, SIGSTOP);
+    bg_call b = {.timeout_ms = 15000};
+    pthread_create(&b.t, NULL, bg_version, &b);
+    usleep(300000);
+    kill(daemon_pid, SIGTERM);
+    usleep(300000);
+    kill(dpid, SIGCONT);
+    pthread_join(b.t, NULL);
+    ck_assert_msg(b.res.code == GRPC_STATUS_OK, "in-flight call: %d %s", b.res.code, b.res.details);
+    int st = tc_daemon_stop(daemon_pid, 0, 15000);
+    daemon_pid = -1;
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d; see %s", st, log_path);
+    ck_assert_msg(access(sock_path, F_OK) != 0, "socket %s still exists", sock_path);
+}
+END_TEST
+
+START_TEST(stale_socket_is_replaced)
+{
+    stop_daemon();
+    /* A socket file nobody listens on, as a crash leaves behind. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    ck_assert_uint_lt(strlen(sock_path), sizeof sa.sun_path);
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    unlink(sock_path);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(fd);
+    start_daemon();
+    tc_result res;
+    ck_assert_int_eq(call_version(5000, 0, &res), GRPC_STATUS_OK);
+}
+END_TEST
+
+int main(void)
+{
+    need_env("CRISHIM_TEST_DOCKER_HOST");
+    Suite *s = suite_create("daemon");
+    TCase *tc = tcase_create("rpc");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
+    tcase_add_test(tc, every_registered_rpc_answers);
+    tcase_add_test(tc, unknown_method_is_unimplemented);
+    tcase_add_test(tc, version_and_status);
+    tcase_add_test(tc, update_runtime_config_sets_pod_cidr);
+    tcase_add_test(tc, bidi_echo_round_trip);
+    tcase_add_test(tc, large_messages_up_to_16_mib);
+    tcase_add_test(tc, deadline_is_honoured_when_engine_hangs);
+    tcase_add_test(tc, cancelled_call_is_released);
+    tcase_add_test(tc, slow_engine_blocks_nothing_else);
+    tcase_add_test(tc, engine_outage_is_survived);
+    tcase_add_test(tc, socket_mode_is_0660);
+    tcase_add_test(tc, stale_socket_is_replaced);
+    tcase_add_test(tc, sigterm_lets_inflight_call_finish);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    /* No fork: the fixture owns a daemon process and a gRPC client. */
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

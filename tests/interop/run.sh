@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs interop.js (grpc-js) against a crishim started on the test dockerd.
+# Needs node and npm; the npm packages are installed under the build tree.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+envfile=${CRISHIM_TEST_ENV:?run through ctest}
+get() { sed -n "s/^$1=//p" "$envfile" | tail -n 1; }
+dir=$(get CRISHIM_TEST_DIR)
+docker_host=$(get CRISHIM_TEST_DOCKER_HOST)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "interop: node/npm missing (scripts/install-deps.sh installs them)"; exit 77
+fi
+nodedir=${CRISHIM_NODE_DIR:-$(dirname "$envfile")/../interop-node}
+mkdir -p "$nodedir"
+if ! cmp -s "$here/package.json" "$nodedir/package.json" || [ ! -d "$nodedir/node_modules/@grpc/grpc-js" ]; then
+    cp "$here/package.json" "$nodedir/package.json"
+    (cd "$nodedir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+sock="$dir/crishim-interop.sock"
+log="$dir/crishim-interop.log"
+"$CRISHIM_BIN" --listen "unix://$sock" --backend docker --docker-host "$docker_host" 2>"$log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+NODE_PATH="$nodedir/node_modules" node "$here/interop.js" "$sock" "$CRISHIM_SOURCE_DIR/proto"
