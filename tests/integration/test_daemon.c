@@ -117,6 +117,12 @@ static const struct {
     {RT("Status"), GRPC_STATUS_OK},
     {RT("RuntimeConfig"), GRPC_STATUS_OK},
     {RT("UpdateRuntimeConfig"), GRPC_STATUS_OK},
+    {"/runtime.v1.ImageService/ListImages", GRPC_STATUS_OK},
+    {"/runtime.v1.ImageService/StreamImages", GRPC_STATUS_OK},
+    {"/runtime.v1.ImageService/ImageStatus", GRPC_STATUS_INVALID_ARGUMENT},
+    {"/runtime.v1.ImageService/PullImage", GRPC_STATUS_INVALID_ARGUMENT},
+    {"/runtime.v1.ImageService/RemoveImage", GRPC_STATUS_INVALID_ARGUMENT},
+    {"/runtime.v1.ImageService/ImageFsInfo", GRPC_STATUS_OK},
     {"/crishim.v1.Diagnostics/Echo", GRPC_STATUS_OK},
 };
 

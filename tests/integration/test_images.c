@@ -329,7 +329,7 @@ END_TEST
 
 START_TEST(image_fs_info)
 {
-    must_pull(need_env("CRISHIM_TEST_IMG_BUSYBOX"));
+    free(must_pull(need_env("CRISHIM_TEST_IMG_BUSYBOX")));
     Runtime__V1__ImageFsInfoRequest req = RUNTIME__V1__IMAGE_FS_INFO_REQUEST__INIT;
     Runtime__V1__ImageFsInfoResponse *r = NULL;
     tc_result res;

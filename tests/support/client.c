@@ -316,6 +316,10 @@ void tc_free_messages(ProtobufCMessage **msgs, size_t n)
 
 /* ---- environment ---- */
 
+/* Values handed out stay reachable until exit, as documented. */
+static char *env_kept[256];
+static size_t env_nkept;
+
 const char *tc_env(const char *key)
 {
     const char *v = getenv(key);
@@ -334,7 +338,9 @@ const char *tc_env(const char *key)
         if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
             char *val = line + klen + 1;
             val[strcspn(val, "\r\n")] = '\0';
-            found = strdup(val); /* lives until exit, as documented */
+            found = strdup(val);
+            if (env_nkept < sizeof env_kept / sizeof env_kept[0])
+                env_kept[env_nkept++] = (char *)found;
             break;
         }
     }
