@@ -26,6 +26,23 @@ struct cs_json {
     int ntoks;
 };
 
+static bool members_well_formed(const cs_json *j)
+{
+    for (int i = 0; i < j->ntoks; i++) {
+        if (j->toks[i].type != JSMN_OBJECT)
+            continue;
+        int k = i + 1;
+        for (int m = 0; m < j->toks[i].size; m++) {
+            if (k + 1 >= j->ntoks || j->toks[k].type != JSMN_STRING || j->toks[k].size != 1)
+                return false;
+            k = cs_json_skip(j, k + 1);
+            if (k < 0)
+                return false;
+        }
+    }
+    return true;
+}
+
 int cs_json_parse(const char *text, size_t len, cs_json **out, cs_error *err)
 {
     *out = NULL;
@@ -53,8 +70,9 @@ int cs_json_parse(const char *text, size_t len, cs_json **out, cs_error *err)
         return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON near byte %u", p.pos);
     }
     /* Trailing bytes after the root value (other than whitespace) are an error:
-     * jsmn would report them as further top-level tokens. */
-    if (cs_json_skip(j, 0) != j->ntoks) {
+     * jsmn would report them as further top-level tokens. jsmn also lets a key
+     * go without its value ({"a":}); every getter relies on key/value pairs. */
+    if (cs_json_skip(j, 0) != j->ntoks || !members_well_formed(j)) {
         cs_json_free(j);
         return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON: data after the document");
     }
