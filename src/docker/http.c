@@ -23,7 +23,6 @@ typedef struct handle {
     struct handle *next;
     struct docker_client *client;
     CURL *curl;
-    char version_copy[16];
 } handle;
 
 struct docker_client {
@@ -153,12 +152,6 @@ bool docker_client_api_version_copy(docker_client *c, char *buf, size_t size)
     snprintf(buf, size, "%s", c->version);
     pthread_mutex_unlock(&c->mu);
     return have;
-}
-
-const char *docker_client_api_version(docker_client *c)
-{
-    handle *h = thread_handle(c);
-    return docker_client_api_version_copy(c, h->version_copy, sizeof h->version_copy) ? h->version_copy : NULL;
 }
 
 void docker_response_clear(docker_response *r)
@@ -384,7 +377,7 @@ static int perform(docker_client *c, const char *version, const cs_ctx *ctx, con
 }
 
 /* GET /version: the server's range, then our choice within it. */
-static int negotiate(docker_client *c, const cs_ctx *ctx, char *version, size_t size, cs_error *err)
+int docker_client_negotiate(docker_client *c, const cs_ctx *ctx, char *version, size_t size, cs_error *err)
 {
     if (docker_client_api_version_copy(c, version, size))
         return 0;
@@ -423,7 +416,7 @@ int docker_request(docker_client *c, const cs_ctx *ctx, const char *method, cons
 {
     memset(resp, 0, sizeof *resp);
     char version[16] = "";
-    if (versioned_path(path) && negotiate(c, ctx, version, sizeof version, err) != 0)
+    if (versioned_path(path) && docker_client_negotiate(c, ctx, version, sizeof version, err) != 0)
         return -1;
     transfer t = {0};
     if (perform(c, version, ctx, method, path, body, body_len, headers, false, &t, err) != 0) {
@@ -496,7 +489,7 @@ int docker_stream(docker_client *c, const cs_ctx *ctx, const char *method, const
                   long *status, cs_error *err)
 {
     char version[16] = "";
-    if (versioned_path(path) && negotiate(c, ctx, version, sizeof version, err) != 0)
+    if (versioned_path(path) && docker_client_negotiate(c, ctx, version, sizeof version, err) != 0)
         return -1;
     transfer t = {.on_data = on_data, .user = user, .cb_err = err, .stall_ms = stall_ms};
     int rc = perform(c, version, ctx, method, path, body, body_len, headers, true, &t, err);

@@ -34,8 +34,8 @@ void docker_client_free(docker_client *c);
 const char *docker_client_endpoint(const docker_client *c);
 /* Negotiated version ("1.41"), copied into buf; false before negotiation. */
 bool docker_client_api_version_copy(docker_client *c, char *buf, size_t size);
-/* Convenience for single-threaded callers and logs: a per-thread copy. */
-const char *docker_client_api_version(docker_client *c);
+/* Negotiates now if not yet done; the version in use goes to buf. */
+int docker_client_negotiate(docker_client *c, const cs_ctx *ctx, char *buf, size_t size, cs_error *err);
 
 typedef struct docker_response {
     long status;

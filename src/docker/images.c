@@ -261,6 +261,10 @@ static void classify_pull_error(cs_error *err)
         err->code = CS_ERR_NOT_FOUND;
     } else if (strstr(m, "denied")) {
         err->code = CS_ERR_PERMISSION;
+    } else if (strstr(m, "dial tcp") || strstr(m, "no such host") || strstr(m, "connection refused") ||
+               strstr(m, "i/o timeout") || strstr(m, "TLS handshake timeout")) {
+        err->code = CS_ERR_UNAVAILABLE;
+        cs_error_wrap(err, "registry unreachable");
     } else if (err->code == CS_ERR_UNKNOWN || err->code == CS_ERR_INTERNAL) {
         err->code = CS_ERR_UNKNOWN;
     }

@@ -7,6 +7,9 @@
 int docker_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err)
 {
     docker_backend *d = docker_of(b);
+    char api[16];
+    if (docker_client_negotiate(d->http, ctx, api, sizeof api, err) != 0)
+        return -1;
     docker_response resp = {0};
     cs_json *j;
     if (docker_get_json(d, ctx, "/version", &resp, &j, err) != 0)
@@ -15,8 +18,7 @@ int docker_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_vers
     out->version = cs_json_get_str(j, 0, "Version", a);
     if (!out->version)
         out->version = "unknown";
-    const char *api = docker_client_api_version(d->http);
-    out->api_version = cs_arena_strdup(a, api ? api : "");
+    out->api_version = cs_arena_strdup(a, api);
     docker_json_release(&resp, j);
     return 0;
 }
