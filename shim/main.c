@@ -1,5 +1,6 @@
 /* crishim: the daemon. Flags → config, backend choice, the gRPC server, and
  * signals. All logic lives in the library under src/. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,35 @@ static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
     }
     if (kind == CS_BACKEND_CONTAINERD)
         return cs_error_set(err, CS_ERR_UNIMPLEMENTED, "the containerd backend is not part of this build yet");
-    return docker_backend_new(cfg->docker_host, out, err);
+    docker_options opts = {
+        .host = cfg->docker_host,
+        .pause_image = cfg->pause_image,
+        .pause_binary = cfg->pause_binary,
+    };
+    return docker_backend_new(&opts, out, err);
+}
+
+/* crishim-pause is installed beside crishim (build tree) or in
+ * ../libexec/crishim (installed tree). */
+static char *find_pause_binary(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    const char *candidates[] = {"%s/crishim-pause", "%s/../libexec/crishim/crishim-pause"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, candidates[i], self);
+        if (access(path, X_OK) == 0)
+            return realpath(path, NULL);
+    }
+    return NULL;
 }
 
 static int wait_for_stop_signal(const sigset_t *set)
@@ -60,6 +89,11 @@ int main(int argc, char **argv)
         break;
     }
     cs_log_set_level(cfg.log_level);
+    char *found_pause = cfg.pause_binary ? NULL : find_pause_binary();
+    if (!cfg.pause_binary)
+        cfg.pause_binary = found_pause;
+    if (!cfg.pause_image)
+        cfg.pause_image = "localhost/crishim/pause:" CRISHIM_VERSION;
 
     /* Signals go to the main thread's sigwait only: block them before any
      * thread exists so every thread inherits the mask. */
@@ -105,6 +139,7 @@ out:
     cs_server_free(server);
     cri_runtime_free(rt);
     free(config_json);
+    free(found_pause);
     docker_http_global_cleanup();
     return status;
 }

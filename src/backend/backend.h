@@ -85,6 +85,173 @@ typedef struct cs_fs_usage {
     bool has_inodes;
 } cs_fs_usage;
 
+/* ---- pods and containers ---- */
+
+typedef struct cs_kv {
+    const char *key, *value;
+} cs_kv;
+
+typedef struct cs_kvs {
+    cs_kv *items;
+    size_t n;
+} cs_kvs;
+
+typedef struct cs_strs {
+    const char **items;
+    size_t n;
+} cs_strs;
+
+/* The numbering of CRI's NamespaceMode. */
+typedef enum cs_ns_mode {
+    CS_NS_POD = 0,
+    CS_NS_CONTAINER = 1,
+    CS_NS_NODE = 2,
+    CS_NS_TARGET = 3,
+} cs_ns_mode;
+
+typedef struct cs_port {
+    int protocol; /* 0 TCP, 1 UDP, 2 SCTP (CRI's Protocol) */
+    int32_t container_port, host_port;
+    const char *host_ip;
+} cs_port;
+
+typedef struct cs_security {
+    bool privileged;
+    bool has_user, has_group;
+    int64_t user, group;
+    const char *username;
+    int64_t *supplemental_groups;
+    size_t n_supplemental_groups;
+    bool readonly_rootfs, no_new_privs;
+    cs_strs cap_add, cap_drop; /* "CAP_NET_ADMIN" or "NET_ADMIN"; "ALL" */
+    /* NULL: the engine's default; "unconfined"; or a JSON seccomp profile */
+    const char *seccomp;
+    const char *apparmor; /* NULL default, "unconfined", or a profile name */
+    bool has_masked_paths, has_readonly_paths;
+    cs_strs masked_paths, readonly_paths;
+} cs_security;
+
+typedef struct cs_sandbox_config {
+    const char *name, *ns, *uid;
+    uint32_t attempt;
+    const char *hostname;
+    const char *log_directory;
+    cs_strs dns_servers, dns_searches, dns_options;
+    cs_port *ports;
+    size_t n_ports;
+    cs_kvs labels, annotations, sysctls;
+    const char *cgroup_parent;
+    cs_ns_mode net, pid, ipc;
+    cs_security security;
+    const char *runtime_handler;
+} cs_sandbox_config;
+
+typedef enum cs_sandbox_state {
+    CS_SANDBOX_READY = 0,
+    CS_SANDBOX_NOTREADY = 1,
+} cs_sandbox_state;
+
+typedef struct cs_sandbox {
+    const char *id;
+    const char *name, *ns, *uid;
+    uint32_t attempt;
+    cs_sandbox_state state;
+    int64_t created_ns;
+    const char *ip;
+    cs_ns_mode net, pid, ipc;
+    cs_kvs labels, annotations;
+    const char *runtime_handler;
+    const char *log_directory;
+    const char *info_json; /* verbose status only */
+} cs_sandbox;
+
+typedef struct cs_sandbox_filter {
+    const char *id; /* full id or a unique prefix */
+    bool has_state;
+    cs_sandbox_state state;
+    cs_kvs labels; /* all must match */
+} cs_sandbox_filter;
+
+typedef struct cs_mount {
+    const char *container_path, *host_path;
+    bool readonly, selinux_relabel;
+    int propagation; /* CRI's MountPropagation: 0 private, 1 host-to-container, 2 bidirectional */
+} cs_mount;
+
+typedef struct cs_device {
+    const char *container_path, *host_path, *permissions;
+} cs_device;
+
+typedef struct cs_resources {
+    int64_t cpu_period, cpu_quota, cpu_shares, memory_limit, oom_score_adj;
+    bool has_oom_score_adj;
+    const char *cpuset_cpus, *cpuset_mems;
+    cs_kvs unified;
+} cs_resources;
+
+typedef struct cs_container_config {
+    const char *sandbox_id;
+    const char *name;
+    uint32_t attempt;
+    const char *image;     /* as the client named it */
+    cs_strs command, args; /* entrypoint and cmd */
+    const char *working_dir;
+    cs_kvs envs;
+    cs_mount *mounts;
+    size_t n_mounts;
+    cs_device *devices;
+    size_t n_devices;
+    cs_kvs labels, annotations;
+    const char *log_path; /* relative to the sandbox's log directory */
+    bool stdin_, stdin_once, tty;
+    bool has_resources;
+    cs_resources resources;
+    cs_security security;
+    cs_ns_mode pid; /* from the sandbox config's options */
+} cs_container_config;
+
+/* CRI's ContainerState numbering. */
+typedef enum cs_container_state {
+    CS_CONTAINER_CREATED = 0,
+    CS_CONTAINER_RUNNING = 1,
+    CS_CONTAINER_EXITED = 2,
+    CS_CONTAINER_UNKNOWN = 3,
+} cs_container_state;
+
+typedef struct cs_container {
+    const char *id, *sandbox_id;
+    const char *name;
+    uint32_t attempt;
+    const char *image;     /* as the client named it */
+    const char *image_id;  /* "sha256:…" */
+    const char *image_ref; /* a repo digest when known, else the id */
+    cs_container_state state;
+    int64_t created_ns, started_ns, finished_ns;
+    int32_t exit_code;
+    const char *reason, *message;
+    cs_mount *mounts;
+    size_t n_mounts;
+    const char *log_path; /* absolute */
+    cs_kvs labels, annotations;
+    bool has_resources;
+    cs_resources resources;
+    int pid; /* host pid while running */
+    const char *info_json;
+} cs_container;
+
+typedef struct cs_container_filter {
+    const char *id, *sandbox_id; /* ids or unique prefixes */
+    bool has_state;
+    cs_container_state state;
+    cs_kvs labels;
+} cs_container_filter;
+
+typedef struct cs_exec_result {
+    int32_t exit_code;
+    char *out, *err; /* in the caller's arena */
+    size_t out_len, err_len;
+} cs_exec_result;
+
 typedef struct cs_backend_ops {
     const char *name; /* "docker", "containerd" */
     void (*destroy)(cs_backend *b);
@@ -107,9 +274,35 @@ typedef struct cs_backend_ops {
     int (*image_fs_info)(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_fs_usage *image_fs,
                          cs_fs_usage *container_fs, bool *has_container_fs, cs_error *err);
 
-    /* Containers and sandboxes, events and telemetry join this table with the
-     * issues that build them (lifecycle, streaming, stats); until then the CRI
-     * handlers for them answer UNIMPLEMENTED. */
+    /* pod sandboxes; stop and remove of an absent sandbox succeed */
+    int (*sandbox_run)(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config *cfg, cs_arena *a,
+                       const char **id, cs_error *err);
+    int (*sandbox_stop)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+    int (*sandbox_remove)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+    /* NOT_FOUND for an unknown id. */
+    int (*sandbox_status)(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
+                          cs_sandbox **out, cs_error *err);
+    int (*sandbox_list)(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a,
+                        cs_sandbox ***out, size_t *n, cs_error *err);
+
+    /* containers; stop and remove of an absent container succeed */
+    int (*container_create)(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg, cs_arena *a,
+                            const char **id, cs_error *err);
+    int (*container_start)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+    int (*container_stop)(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err);
+    int (*container_remove)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+    int (*container_status)(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
+                            cs_container **out, cs_error *err);
+    int (*container_list)(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
+                          cs_container ***out, size_t *n, cs_error *err);
+    int (*container_update)(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_resources *r, cs_error *err);
+    int (*container_reopen_log)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+    /* timeout_s 0: none. The command is killed when the time is up. */
+    int (*container_exec_sync)(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
+                               cs_arena *a, cs_exec_result *out, cs_error *err);
+
+    /* Events and telemetry join this table with the issues that build them
+     * (streaming, stats); until then the CRI handlers answer UNIMPLEMENTED. */
 } cs_backend_ops;
 
 struct cs_backend {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/imageref.h"
 #include "rpc/listen.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -37,6 +38,10 @@ void cs_config_usage(FILE *out)
             "                           else containerd (default auto)\n"
             "  --docker-host URL        Docker Engine API endpoint (default " CS_DEFAULT_DOCKER_HOST ")\n"
             "  --containerd-address P   containerd socket (default " CS_DEFAULT_CONTAINERD_ADDRESS ")\n"
+            "  --pause-image REF        the sandbox image (default localhost/crishim/pause:" CRISHIM_VERSION ",\n"
+            "                           imported from crishim's own pause program when missing)\n"
+            "  --pause-binary PATH      that pause program (default: crishim-pause beside crishim,\n"
+            "                           or ../libexec/crishim/crishim-pause)\n"
             "  --log-level LEVEL        debug, info, warn or error (default info)\n"
             "  --shutdown-grace SECS    on SIGTERM, how long in-flight calls may take (default 10)\n"
             "  --version                print the version and exit\n"
@@ -100,6 +105,15 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
         if (!*v)
             return cs_error_set(err, CS_ERR_INVALID, "--containerd-address: empty");
         cfg->containerd_address = v;
+    } else if (!strcmp(name, "--pause-image")) {
+        cs_imageref r;
+        if (cs_imageref_parse(v, &r, err) != 0)
+            return cs_error_wrap(err, "--pause-image");
+        cfg->pause_image = v;
+    } else if (!strcmp(name, "--pause-binary")) {
+        if (v[0] != '/')
+            return cs_error_set(err, CS_ERR_INVALID, "--pause-binary %s: want an absolute path", v);
+        cfg->pause_binary = v;
     } else if (!strcmp(name, "--log-level")) {
         int l = cs_log_parse_level(v);
         if (l < 0)
@@ -117,7 +131,8 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
 }
 
 static const char *const value_flags[] = {
-    "--listen", "--backend", "--docker-host", "--containerd-address", "--log-level", "--shutdown-grace", NULL,
+    "--listen", "--backend", "--docker-host", "--containerd-address", "--pause-image", "--pause-binary",
+    "--log-level", "--shutdown-grace", NULL,
 };
 
 cs_config_result cs_config_parse(cs_config *cfg, int argc, char **argv, FILE *out, cs_error *err)
@@ -168,6 +183,8 @@ char *cs_config_to_json(const cs_config *cfg)
     cs_jw_kv_str(&w, "backend", cs_backend_kind_name(cfg->backend));
     cs_jw_kv_str(&w, "dockerHost", cfg->docker_host);
     cs_jw_kv_str(&w, "containerdAddress", cfg->containerd_address);
+    cs_jw_kv_str(&w, "pauseImage", cfg->pause_image);
+    cs_jw_kv_str(&w, "pauseBinary", cfg->pause_binary);
     cs_jw_kv_int(&w, "shutdownGraceMs", cfg->shutdown_grace_ms);
     cs_jw_obj_end(&w);
     return cs_jw_take(&w, NULL);

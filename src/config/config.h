@@ -27,6 +27,8 @@ typedef struct cs_config {
     cs_backend_kind backend;
     const char *docker_host;
     const char *containerd_address;
+    const char *pause_image;  /* NULL: localhost/crishim/pause:<version> */
+    const char *pause_binary; /* NULL: crishim-pause next to the daemon */
     int log_level;           /* cs_log_level */
     int64_t shutdown_grace_ms;
 } cs_config;

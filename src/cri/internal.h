@@ -42,6 +42,29 @@ int cri_pull_image(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage 
 int cri_remove_image(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_image_fs_info(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 
+/* sandbox.c */
+int cri_run_pod_sandbox(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_stop_pod_sandbox(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_remove_pod_sandbox(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_pod_sandbox_status(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_list_pod_sandbox(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_stream_pod_sandboxes(cs_call *call, const ProtobufCMessage *req, cs_error *err);
+int cri_update_pod_sandbox_resources(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                     cs_error *err);
+
+/* container.c */
+int cri_create_container(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_start_container(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_stop_container(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_remove_container(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_list_containers(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_stream_containers(cs_call *call, const ProtobufCMessage *req, cs_error *err);
+int cri_container_status(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_update_container_resources(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                   cs_error *err);
+int cri_reopen_container_log(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_exec_sync(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+
 /* diagnostics.c */
 int cri_diag_echo(cs_call *call, cs_error *err);
 

@@ -10,7 +10,10 @@
 static void docker_destroy(cs_backend *b)
 {
     docker_backend *d = docker_of(b);
+    docker_logs_free(d->logs); /* before the client its threads use */
     docker_client_free(d->http);
+    free(d->pause_image);
+    free(d->pause_binary);
     free(d);
 }
 
@@ -25,16 +28,34 @@ static const cs_backend_ops docker_ops = {
     .image_pull = docker_image_pull,
     .image_remove = docker_image_remove,
     .image_fs_info = docker_image_fs_info,
+    .sandbox_run = docker_sandbox_run,
+    .sandbox_stop = docker_sandbox_stop,
+    .sandbox_remove = docker_sandbox_remove,
+    .sandbox_status = docker_sandbox_status,
+    .sandbox_list = docker_sandbox_list,
+    .container_create = docker_container_create,
+    .container_start = docker_container_start,
+    .container_stop = docker_container_stop,
+    .container_remove = docker_container_remove,
+    .container_status = docker_container_status,
+    .container_list = docker_container_list,
+    .container_update = docker_container_update,
+    .container_reopen_log = docker_container_reopen_log,
+    .container_exec_sync = docker_exec_sync,
 };
 
-int docker_backend_new(const char *host, cs_backend **out, cs_error *err)
+int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *err)
 {
     docker_backend *d = cs_xcalloc(1, sizeof *d);
     d->base.ops = &docker_ops;
-    if (docker_client_new(host ? host : "unix:///var/run/docker.sock", &d->http, err) != 0) {
+    if (docker_client_new(opts->host ? opts->host : "unix:///var/run/docker.sock", &d->http, err) != 0) {
         free(d);
         return -1;
     }
+    d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
+    d->pause_binary = cs_xstrdup(opts->pause_binary);
+    d->logs = docker_logs_new(d);
+    docker_logs_resume_all(d->logs);
     *out = &d->base;
     return 0;
 }

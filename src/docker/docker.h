@@ -5,9 +5,16 @@
 #include "backend/backend.h"
 #include "util/error.h"
 
-/* host: "unix:///var/run/docker.sock" (default when NULL). Does not contact the
- * engine: a daemon that is down now is reached once it is up. */
-int docker_backend_new(const char *host, cs_backend **out, cs_error *err);
+typedef struct docker_options {
+    const char *host;         /* "unix:///var/run/docker.sock" when NULL */
+    const char *pause_image;  /* the sandbox image */
+    const char *pause_binary; /* imported as pause_image when that is missing; may be NULL */
+} docker_options;
+
+/* Does not contact the engine: a daemon that is down now is reached once it
+ * is up. Starts resuming the CRI logs of existing containers in the
+ * background. */
+int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *err);
 
 /* True when the engine at host answers a ping within timeout_ms (used by
  * --backend auto). */

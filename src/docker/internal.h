@@ -6,9 +6,14 @@
 #include "docker/http.h"
 #include "util/json.h"
 
+typedef struct docker_logs docker_logs;
+
 typedef struct docker_backend {
     cs_backend base; /* first: a cs_backend* is a docker_backend* */
     docker_client *http;
+    char *pause_image;  /* the sandbox image */
+    char *pause_binary; /* imported as pause_image when it is missing */
+    docker_logs *logs;  /* CRI log writers, one per running container */
 } docker_backend;
 
 static inline docker_backend *docker_of(cs_backend *b)
@@ -21,6 +26,57 @@ static inline docker_backend *docker_of(cs_backend *b)
 int docker_get_json(docker_backend *d, const cs_ctx *ctx, const char *path, docker_response *resp, cs_json **json,
                     cs_error *err);
 void docker_json_release(docker_response *resp, cs_json *json);
+
+/* security.c */
+char *docker_user_string(const cs_security *s, cs_arena *a);
+/* CapAdd, CapDrop, SecurityOpt, ReadonlyRootfs, MaskedPaths, ReadonlyPaths,
+ * GroupAdd members of an open HostConfig object. */
+void docker_write_security(cs_jw *w, const cs_security *s);
+
+/* containers.c: CpuPeriod … CpusetMems members of an open object */
+void docker_put_resources(cs_jw *w, const cs_resources *r);
+
+/* pause.c */
+int docker_ensure_pause_image(docker_backend *d, const cs_ctx *ctx, cs_error *err);
+
+/* sandbox.c */
+int docker_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config *cfg, cs_arena *a, const char **id,
+                       cs_error *err);
+int docker_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+int docker_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+int docker_sandbox_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
+                          cs_sandbox **out, cs_error *err);
+int docker_sandbox_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a, cs_sandbox ***out,
+                        size_t *n, cs_error *err);
+
+/* containers.c */
+int docker_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg, cs_arena *a,
+                            const char **id, cs_error *err);
+int docker_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+int docker_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err);
+int docker_container_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
+                            cs_container **out, cs_error *err);
+int docker_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
+                          cs_container ***out, size_t *n, cs_error *err);
+int docker_container_update(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_resources *r, cs_error *err);
+int docker_container_reopen_log(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+/* Stops (force-removes) every crishim container of a sandbox. */
+int docker_sandbox_containers(docker_backend *d, const cs_ctx *ctx, const char *sandbox_id, bool remove,
+                              cs_error *err);
+
+/* exec.c */
+int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
+                     cs_arena *a, cs_exec_result *out, cs_error *err);
+
+/* logs.c: CRI log files written from Docker's log stream */
+docker_logs *docker_logs_new(docker_backend *d);
+void docker_logs_free(docker_logs *l);
+/* Starts following a container (no-op if already followed). */
+void docker_logs_follow(docker_logs *l, const char *id, const char *log_path);
+int docker_logs_reopen(docker_logs *l, const char *id, cs_error *err);
+/* Follows every crishim container that has a log path (after a restart). */
+void docker_logs_resume_all(docker_logs *l);
 
 /* system.c */
 int docker_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err);

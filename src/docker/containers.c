@@ -1,0 +1,575 @@
+/* Containers on Docker: created inside their sandbox's namespaces, with the
+ * CRI configuration translated to Docker's, and every field CRI reports back
+ * recoverable from labels and inspect output. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/hostcaps.h"
+#include "backend/imageref.h"
+#include "docker/internal.h"
+#include "docker/labels.h"
+#include "util/log.h"
+#include "util/time.h"
+#include "util/url.h"
+
+/* How long a pod's containers get to stop when the whole pod is stopped. */
+#define SANDBOX_MEMBER_STOP_TIMEOUT_S 2
+
+static const char *const propagation_names[] = {"rprivate", "rslave", "rshared"};
+
+/* ---- create ---- */
+
+typedef struct sandbox_info {
+    const char *id;
+    const char *log_directory;
+    const char *cgroup_parent;
+    bool running;
+} sandbox_info;
+
+static int sandbox_lookup(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, sandbox_info *out,
+                          cs_error *err)
+{
+    if (docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, &out->id, err) != 0)
+        return cs_error_wrap(err, "pod sandbox");
+    docker_response resp;
+    cs_json *j;
+    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", out->id), &resp, &j, err) != 0)
+        return cs_error_wrap(err, "pod sandbox %s", id);
+    out->running = cs_json_get_bool(j, 0, "State.Running", false);
+    out->log_directory = docker_label(j, cs_json_get(j, 0, "Config.Labels"), DL_LOG_DIRECTORY, a);
+    out->cgroup_parent = cs_json_get_str(j, 0, "HostConfig.CgroupParent", a);
+    docker_json_release(&resp, j);
+    return 0;
+}
+
+static void put_strs(cs_jw *w, const char *key, const cs_strs *s)
+{
+    cs_jw_key(w, key);
+    cs_jw_arr_begin(w);
+    for (size_t i = 0; i < s->n; i++)
+        cs_jw_string(w, s->items[i]);
+    cs_jw_arr_end(w);
+}
+
+static void put_binds(cs_jw *w, const cs_container_config *c, cs_arena *a)
+{
+    cs_jw_key(w, "Binds");
+    cs_jw_arr_begin(w);
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        const cs_mount *m = &c->mounts[i];
+        int p = m->propagation >= 0 && m->propagation <= 2 ? m->propagation : 0;
+        cs_jw_string(w, cs_arena_printf(a, "%s:%s:%s,%s%s", m->host_path, m->container_path, m->readonly ? "ro" : "rw",
+                                        propagation_names[p], m->selinux_relabel ? ",Z" : ""));
+    }
+    cs_jw_arr_end(w);
+}
+
+/* The mounts as requested, for ContainerStatus. */
+static char *mounts_json(const cs_container_config *c, cs_arena *a)
+{
+    cs_jw w;
+    cs_jw_init(&w);
+    cs_jw_arr_begin(&w);
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        const cs_mount *m = &c->mounts[i];
+        cs_jw_obj_begin(&w);
+        cs_jw_kv_str(&w, "c", m->container_path);
+        cs_jw_kv_str(&w, "h", m->host_path);
+        cs_jw_kv_bool(&w, "ro", m->readonly);
+        cs_jw_kv_bool(&w, "z", m->selinux_relabel);
+        cs_jw_kv_int(&w, "p", m->propagation);
+        cs_jw_obj_end(&w);
+    }
+    cs_jw_arr_end(&w);
+    char *s = cs_arena_strdup(a, cs_jw_str_view(&w));
+    cs_jw_free(&w);
+    return s;
+}
+
+void docker_put_resources(cs_jw *w, const cs_resources *r)
+{
+    if (r->cpu_period)
+        cs_jw_kv_int(w, "CpuPeriod", r->cpu_period);
+    if (r->cpu_quota)
+        cs_jw_kv_int(w, "CpuQuota", r->cpu_quota);
+    if (r->cpu_shares)
+        cs_jw_kv_int(w, "CpuShares", r->cpu_shares);
+    if (r->memory_limit > 0) {
+        cs_jw_kv_int(w, "Memory", r->memory_limit);
+        cs_jw_kv_int(w, "MemorySwap", r->memory_limit); /* no swap, as kubelet expects */
+    }
+    if (r->cpuset_cpus && *r->cpuset_cpus)
+        cs_jw_kv_str(w, "CpusetCpus", r->cpuset_cpus);
+    if (r->cpuset_mems && *r->cpuset_mems)
+        cs_jw_kv_str(w, "CpusetMems", r->cpuset_mems);
+}
+
+static void put_labels(cs_jw *w, const cs_container_config *c, const sandbox_info *sb, const char *log_path,
+                       cs_arena *a)
+{
+    cs_jw_key(w, "Labels");
+    cs_jw_obj_begin(w);
+    cs_jw_kv_str(w, DL_KIND, DL_KIND_CONTAINER);
+    cs_jw_kv_str(w, DL_SANDBOX_ID, sb->id);
+    cs_jw_kv_str(w, DL_NAME, c->name);
+    cs_jw_kv_str(w, DL_ATTEMPT, cs_arena_printf(a, "%u", c->attempt));
+    cs_jw_kv_str(w, DL_CREATED, cs_arena_printf(a, "%lld", (long long)cs_time_now_ns()));
+    cs_jw_kv_str(w, DL_IMAGE, c->image);
+    cs_jw_kv_str(w, DL_LOG_PATH, log_path);
+    cs_jw_kv_str(w, DL_MOUNTS, mounts_json(c, a));
+    docker_labels_put(w, DL_LABEL_PREFIX, &c->labels);
+    docker_labels_put(w, DL_ANNOTATION_PREFIX, &c->annotations);
+    cs_jw_obj_end(w);
+}
+
+static char *create_body(const cs_container_config *c, const sandbox_info *sb, const char *image_id,
+                         const char *log_path, cs_arena *a)
+{
+    cs_jw w;
+    cs_jw_init(&w);
+    cs_jw_obj_begin(&w);
+    cs_jw_kv_str(&w, "Image", image_id);
+    if (c->command.n)
+        put_strs(&w, "Entrypoint", &c->command);
+    if (c->args.n)
+        put_strs(&w, "Cmd", &c->args);
+    cs_jw_key(&w, "Env");
+    cs_jw_arr_begin(&w);
+    for (size_t i = 0; i < c->envs.n; i++)
+        cs_jw_string(&w, cs_arena_printf(a, "%s=%s", c->envs.items[i].key, c->envs.items[i].value));
+    cs_jw_arr_end(&w);
+    if (c->working_dir && *c->working_dir)
+        cs_jw_kv_str(&w, "WorkingDir", c->working_dir);
+    char *user = docker_user_string(&c->security, a);
+    if (user)
+        cs_jw_kv_str(&w, "User", user);
+    cs_jw_kv_bool(&w, "Tty", c->tty);
+    cs_jw_kv_bool(&w, "OpenStdin", c->stdin_);
+    cs_jw_kv_bool(&w, "StdinOnce", c->stdin_once);
+    cs_jw_kv_bool(&w, "AttachStdin", c->stdin_);
+    cs_jw_kv_bool(&w, "AttachStdout", true);
+    cs_jw_kv_bool(&w, "AttachStderr", true);
+    put_labels(&w, c, sb, log_path, a);
+
+    cs_jw_key(&w, "HostConfig");
+    cs_jw_obj_begin(&w);
+    const char *join = cs_arena_printf(a, "container:%s", sb->id);
+    cs_jw_kv_str(&w, "NetworkMode", join);
+    cs_jw_kv_str(&w, "IpcMode", join);
+    if (c->pid == CS_NS_POD)
+        cs_jw_kv_str(&w, "PidMode", join);
+    else if (c->pid == CS_NS_NODE)
+        cs_jw_kv_str(&w, "PidMode", "host");
+    if (sb->cgroup_parent && *sb->cgroup_parent)
+        cs_jw_kv_str(&w, "CgroupParent", sb->cgroup_parent);
+    put_binds(&w, c, a);
+    cs_jw_key(&w, "Devices");
+    cs_jw_arr_begin(&w);
+    for (size_t i = 0; i < c->n_devices; i++) {
+        cs_jw_obj_begin(&w);
+        cs_jw_kv_str(&w, "PathOnHost", c->devices[i].host_path);
+        cs_jw_kv_str(&w, "PathInContainer", c->devices[i].container_path);
+        cs_jw_kv_str(&w, "CgroupPermissions",
+                     c->devices[i].permissions && *c->devices[i].permissions ? c->devices[i].permissions : "rwm");
+        cs_jw_obj_end(&w);
+    }
+    cs_jw_arr_end(&w);
+    if (c->has_resources) {
+        docker_put_resources(&w, &c->resources);
+        /* A negative score needs CAP_SYS_RESOURCE; never ask for what the host
+         * can't grant (runc would fail the whole container). */
+        if (c->resources.has_oom_score_adj) {
+            int64_t adj = c->resources.oom_score_adj;
+            if (adj < 0 && !cs_hostcaps_can_lower_oom())
+                adj = 0;
+            cs_jw_kv_int(&w, "OomScoreAdj", adj);
+        }
+    }
+    docker_write_security(&w, &c->security);
+    cs_jw_obj_end(&w);
+    cs_jw_obj_end(&w);
+    char *s = cs_arena_strdup(a, cs_jw_str_view(&w));
+    cs_jw_free(&w);
+    return s;
+}
+
+static const char *container_name(const cs_container_config *c, cs_arena *a, docker_backend *d, const cs_ctx *ctx,
+                                  const char *sandbox_id)
+{
+    /* k8s_<container>_<pod>_<namespace>_<uid>_<attempt>, as dockershim named them */
+    const char *pod = "", *ns = "", *uid = "";
+    cs_sandbox *s;
+    if (docker_sandbox_status(&d->base, ctx, sandbox_id, false, a, &s, NULL) == 0) {
+        pod = s->name;
+        ns = s->ns;
+        uid = s->uid;
+    }
+    return cs_arena_printf(a, "k8s_%s_%s_%s_%s_%u", c->name, pod, ns, uid, c->attempt);
+}
+
+int docker_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg, cs_arena *a,
+                            const char **id, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    sandbox_info sb = {0};
+    if (sandbox_lookup(d, ctx, cfg->sandbox_id, a, &sb, err) != 0)
+        return -1;
+    if (!sb.running)
+        return cs_error_set(err, CS_ERR_CONFLICT, "pod sandbox %s is not ready: create containers in a running pod",
+                            cfg->sandbox_id);
+    cs_image *img;
+    if (docker_image_status(b, ctx, cfg->image, false, a, &img, err) != 0)
+        return -1;
+    if (!img)
+        return cs_error_set(err, CS_ERR_NOT_FOUND, "image %s is not present: pull it first", cfg->image);
+    const char *log_path = "";
+    if (cfg->log_path && *cfg->log_path && sb.log_directory && *sb.log_directory)
+        log_path = cs_arena_printf(a, "%s/%s", sb.log_directory, cfg->log_path);
+    const char *name = container_name(cfg, a, d, ctx, sb.id);
+    char *body = create_body(cfg, &sb, img->id, log_path, a);
+    docker_response resp;
+    char *path = cs_arena_printf(a, "/containers/create?name=%s", cs_url_query_escape(name, a));
+    if (docker_request(d->http, ctx, "POST", path, body, strlen(body), NULL, &resp, err) != 0)
+        return cs_error_wrap(err, "create container %s", name);
+    if (resp.status == 409) {
+        docker_response_clear(&resp);
+        return cs_error_set(err, CS_ERR_EXISTS, "container %s already exists", name);
+    }
+    if (resp.status >= 400) {
+        docker_error_from_response(&resp, err);
+        docker_response_clear(&resp);
+        return cs_error_wrap(err, "create container %s", name);
+    }
+    cs_json *j;
+    if (cs_json_parse(resp.body, resp.body_len, &j, err) != 0) {
+        docker_response_clear(&resp);
+        return cs_error_wrap(err, "create container %s", name);
+    }
+    *id = cs_json_get_str(j, 0, "Id", a);
+    docker_json_release(&resp, j);
+    if (!*id)
+        return cs_error_set(err, CS_ERR_INTERNAL, "create container %s: docker returned no id", name);
+    cs_info("container created", "name", name, "id", *id, NULL);
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static int resolve(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, const char **full,
+                   cs_error *err)
+{
+    return docker_resolve_id(d, ctx, DL_KIND_CONTAINER, id, a, full, err);
+}
+
+int docker_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    cs_arena *a = cs_arena_new();
+    const char *full;
+    cs_container *c = NULL;
+    int rc = resolve(d, ctx, id, a, &full, err);
+    if (rc == 0)
+        rc = docker_container_status(b, ctx, full, false, a, &c, err);
+    if (rc == 0 && c->state != CS_CONTAINER_CREATED)
+        rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s is not in the created state", id);
+    docker_response resp;
+    if (rc == 0)
+        rc = docker_request_ok(d->http, ctx, "POST", cs_arena_printf(a, "/containers/%s/start", full), NULL, 0, NULL,
+                               &resp, err);
+    if (rc == 0) {
+        docker_response_clear(&resp);
+        if (c->log_path && *c->log_path)
+            docker_logs_follow(d->logs, full, c->log_path);
+    } else {
+        cs_error_wrap(err, "start container %s", id);
+    }
+    cs_arena_free(a);
+    return rc;
+}
+
+/* 304 (already stopped) and 404 (gone) both mean: nothing left to do. */
+static int stop_one(docker_backend *d, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_arena *a,
+                    cs_error *err)
+{
+    docker_response resp;
+    if (docker_request(d->http, ctx, "POST", cs_arena_printf(a, "/containers/%s/stop?t=%lld", id, (long long)timeout_s),
+                       NULL, 0, NULL, &resp, err) != 0)
+        return -1;
+    int rc = 0;
+    if (resp.status >= 400 && resp.status != 404)
+        rc = docker_error_from_response(&resp, err);
+    docker_response_clear(&resp);
+    return rc;
+}
+
+static int remove_one(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, cs_error *err)
+{
+    docker_response resp;
+    if (docker_request(d->http, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", id), NULL, 0, NULL,
+                       &resp, err) != 0)
+        return -1;
+    int rc = 0;
+    if (resp.status >= 400 && resp.status != 404)
+        rc = docker_error_from_response(&resp, err);
+    docker_response_clear(&resp);
+    return rc;
+}
+
+int docker_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    cs_arena *a = cs_arena_new();
+    const char *full;
+    int rc = resolve(d, ctx, id, a, &full, err);
+    if (rc != 0 && err->code == CS_ERR_NOT_FOUND)
+        rc = 0, full = NULL; /* idempotent */
+    if (rc == 0 && full && stop_one(d, ctx, full, timeout_s < 0 ? 0 : timeout_s, a, err) != 0)
+        rc = cs_error_wrap(err, "stop container %s", id);
+    cs_arena_free(a);
+    return rc;
+}
+
+int docker_container_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    cs_arena *a = cs_arena_new();
+    const char *full;
+    int rc = resolve(d, ctx, id, a, &full, err);
+    if (rc != 0 && err->code == CS_ERR_NOT_FOUND)
+        rc = 0, full = NULL; /* idempotent */
+    if (rc == 0 && full && remove_one(d, ctx, full, a, err) != 0)
+        rc = cs_error_wrap(err, "remove container %s", id);
+    cs_arena_free(a);
+    return rc;
+}
+
+int docker_sandbox_containers(docker_backend *d, const cs_ctx *ctx, const char *sandbox_id, bool remove,
+                              cs_error *err)
+{
+    docker_response resp;
+    cs_json *j;
+    if (docker_list_kind(d, ctx, DL_KIND_CONTAINER, sandbox_id, &resp, &j, err) != 0)
+        return -1;
+    cs_arena *a = cs_arena_new();
+    int rc = 0;
+    for (int it = cs_json_first(j, 0); it >= 0 && rc == 0; it = cs_json_next(j, 0, it)) {
+        char *cid = cs_json_get_str(j, it, "Id", a);
+        if (!cid)
+            continue;
+        if (remove)
+            rc = remove_one(d, ctx, cid, a, err);
+        else if (cs_json_str_eq(j, cs_json_key(j, it, "State"), "running"))
+            rc = stop_one(d, ctx, cid, SANDBOX_MEMBER_STOP_TIMEOUT_S, a, err);
+    }
+    docker_json_release(&resp, j);
+    cs_arena_free(a);
+    return rc;
+}
+
+/* ---- status and list ---- */
+
+static cs_container_state state_of(const char *s)
+{
+    if (!s)
+        return CS_CONTAINER_UNKNOWN;
+    if (!strcmp(s, "created"))
+        return CS_CONTAINER_CREATED;
+    if (!strcmp(s, "running") || !strcmp(s, "paused") || !strcmp(s, "restarting"))
+        return CS_CONTAINER_RUNNING;
+    if (!strcmp(s, "exited") || !strcmp(s, "dead") || !strcmp(s, "removing"))
+        return CS_CONTAINER_EXITED;
+    return CS_CONTAINER_UNKNOWN;
+}
+
+static cs_container *container_from(const cs_json *j, int labels, const char *id, cs_arena *a)
+{
+    cs_container *c = cs_arena_alloc(a, sizeof *c);
+    c->id = id;
+    c->sandbox_id = docker_label(j, labels, DL_SANDBOX_ID, a);
+    c->name = docker_label(j, labels, DL_NAME, a);
+    char *att = docker_label(j, labels, DL_ATTEMPT, a);
+    c->attempt = att ? (uint32_t)strtoul(att, NULL, 10) : 0;
+    char *created = docker_label(j, labels, DL_CREATED, a);
+    c->created_ns = created ? strtoll(created, NULL, 10) : 0;
+    c->image = docker_label(j, labels, DL_IMAGE, a);
+    c->log_path = docker_label(j, labels, DL_LOG_PATH, a);
+    c->labels = docker_labels_prefixed(j, labels, DL_LABEL_PREFIX, a);
+    c->annotations = docker_labels_prefixed(j, labels, DL_ANNOTATION_PREFIX, a);
+    if (!c->sandbox_id)
+        c->sandbox_id = "";
+    if (!c->name)
+        c->name = "";
+    if (!c->image)
+        c->image = "";
+    if (!c->log_path)
+        c->log_path = "";
+    c->reason = c->message = "";
+    return c;
+}
+
+static int64_t time_field(const cs_json *j, const char *path)
+{
+    size_t len;
+    const char *raw = cs_json_raw(j, cs_json_get(j, 0, path), &len);
+    int64_t ns = 0;
+    if (!raw || cs_time_parse_rfc3339(raw, len, &ns) != 0)
+        return 0;
+    return ns;
+}
+
+static void mounts_from_label(const char *json, cs_container *c, cs_arena *a)
+{
+    cs_json *m;
+    if (!json || cs_json_parse(json, strlen(json), &m, NULL) != 0)
+        return;
+    int n = cs_json_count(m, 0);
+    c->mounts = cs_arena_array(a, (size_t)n + 1, sizeof *c->mounts);
+    for (int it = cs_json_first(m, 0); it >= 0; it = cs_json_next(m, 0, it)) {
+        cs_mount *x = &c->mounts[c->n_mounts++];
+        x->container_path = cs_json_get_str(m, it, "c", a);
+        x->host_path = cs_json_get_str(m, it, "h", a);
+        x->readonly = cs_json_get_bool(m, it, "ro", false);
+        x->selinux_relabel = cs_json_get_bool(m, it, "z", false);
+        x->propagation = (int)cs_json_get_int64(m, it, "p", 0);
+    }
+    cs_json_free(m);
+}
+
+/* A repo digest identifies the image content across hosts; fall back to the id. */
+static const char *image_ref_for(docker_backend *d, const cs_ctx *ctx, const char *image_id, cs_arena *a)
+{
+    cs_image *img;
+    if (image_id && docker_image_status(&d->base, ctx, image_id, false, a, &img, NULL) == 0 && img &&
+        img->n_repo_digests)
+        return img->repo_digests[0];
+    return image_id ? image_id : "";
+}
+
+int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
+                            cs_container **out, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    const char *full;
+    if (resolve(d, ctx, id, a, &full, err) != 0)
+        return -1;
+    docker_response resp;
+    cs_json *j;
+    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", full), &resp, &j, err) != 0)
+        return cs_error_wrap(err, "container %s", id);
+    int labels = cs_json_get(j, 0, "Config.Labels");
+    cs_container *c = container_from(j, labels, full, a);
+    c->state = state_of(cs_json_get_str(j, 0, "State.Status", a));
+    c->started_ns = time_field(j, "State.StartedAt");
+    c->finished_ns = time_field(j, "State.FinishedAt");
+    c->exit_code = (int32_t)cs_json_get_int64(j, 0, "State.ExitCode", 0);
+    c->pid = (int)cs_json_get_int64(j, 0, "State.Pid", 0);
+    if (c->state == CS_CONTAINER_EXITED) {
+        if (cs_json_get_bool(j, 0, "State.OOMKilled", false))
+            c->reason = "OOMKilled";
+        else
+            c->reason = c->exit_code == 0 ? "Completed" : "Error";
+        char *msg = cs_json_get_str(j, 0, "State.Error", a);
+        c->message = msg ? msg : "";
+    }
+    c->image_id = cs_json_get_str(j, 0, "Image", a);
+    mounts_from_label(docker_label(j, labels, DL_MOUNTS, a), c, a);
+    int hc = cs_json_key(j, 0, "HostConfig");
+    c->has_resources = true;
+    c->resources.cpu_period = cs_json_get_int64(j, hc, "CpuPeriod", 0);
+    c->resources.cpu_quota = cs_json_get_int64(j, hc, "CpuQuota", 0);
+    c->resources.cpu_shares = cs_json_get_int64(j, hc, "CpuShares", 0);
+    c->resources.memory_limit = cs_json_get_int64(j, hc, "Memory", 0);
+    c->resources.oom_score_adj = cs_json_get_int64(j, hc, "OomScoreAdj", 0);
+    c->resources.cpuset_cpus = cs_json_get_str(j, hc, "CpusetCpus", a);
+    c->resources.cpuset_mems = cs_json_get_str(j, hc, "CpusetMems", a);
+    if (verbose) {
+        size_t len;
+        const char *raw = cs_json_raw(j, 0, &len);
+        c->info_json = cs_arena_strndup(a, raw, len);
+    }
+    docker_json_release(&resp, j);
+    c->image_ref = image_ref_for(d, ctx, c->image_id, a);
+    *out = c;
+    return 0;
+}
+
+static bool container_wanted(const cs_container *c, const cs_container_filter *f)
+{
+    if (!f)
+        return true;
+    if (f->id && *f->id && strncmp(c->id, f->id, strlen(f->id)) != 0)
+        return false;
+    if (f->sandbox_id && *f->sandbox_id && strncmp(c->sandbox_id, f->sandbox_id, strlen(f->sandbox_id)) != 0)
+        return false;
+    if (f->has_state && c->state != f->state)
+        return false;
+    return docker_labels_match(&c->labels, &f->labels);
+}
+
+int docker_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
+                          cs_container ***out, size_t *n, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    docker_response resp;
+    cs_json *j;
+    if (docker_list_kind(d, ctx, DL_KIND_CONTAINER, NULL, &resp, &j, err) != 0)
+        return cs_error_wrap(err, "list containers");
+    int count = cs_json_count(j, 0);
+    cs_container **list = cs_arena_array(a, (size_t)count + 1, sizeof *list);
+    size_t k = 0;
+    for (int it = cs_json_first(j, 0); it >= 0; it = cs_json_next(j, 0, it)) {
+        char *cid = cs_json_get_str(j, it, "Id", a);
+        if (!cid)
+            continue;
+        cs_container *c = container_from(j, cs_json_key(j, it, "Labels"), cid, a);
+        c->state = state_of(cs_json_get_str(j, it, "State", a));
+        c->image_id = cs_json_get_str(j, it, "ImageID", a);
+        c->image_ref = c->image_id ? c->image_id : "";
+        if (container_wanted(c, f))
+            list[k++] = c;
+    }
+    docker_json_release(&resp, j);
+    *out = list;
+    *n = k;
+    return 0;
+}
+
+int docker_container_update(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_resources *r, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    cs_arena *a = cs_arena_new();
+    const char *full;
+    int rc = resolve(d, ctx, id, a, &full, err);
+    if (rc == 0) {
+        cs_jw w;
+        cs_jw_init(&w);
+        cs_jw_obj_begin(&w);
+        docker_put_resources(&w, r);
+        cs_jw_obj_end(&w);
+        docker_response resp;
+        rc = docker_request_ok(d->http, ctx, "POST", cs_arena_printf(a, "/containers/%s/update", full),
+                               cs_jw_str_view(&w), w.len, NULL, &resp, err);
+        cs_jw_free(&w);
+        if (rc == 0)
+            docker_response_clear(&resp);
+        else
+            cs_error_wrap(err, "update container %s", id);
+    }
+    cs_arena_free(a);
+    return rc;
+}
+
+int docker_container_reopen_log(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    cs_arena *a = cs_arena_new();
+    cs_container *c;
+    int rc = docker_container_status(b, ctx, id, false, a, &c, err);
+    if (rc == 0 && c->state != CS_CONTAINER_RUNNING)
+        rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s is not running", id);
+    if (rc == 0)
+        rc = docker_logs_reopen(d->logs, c->id, err);
+    cs_arena_free(a);
+    return rc;
+}
