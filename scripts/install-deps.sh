@@ -1,36 +1,65 @@
 #!/usr/bin/env bash
-# Installs the Debian packages crishim needs to build, run and test. Fast when
-# everything is there already (no apt call at all). Needs root to install.
+# Installs the Debian 12 packages crishim needs to build, run and test.
+# Idempotent and quick: when dpkg already has everything, apt is not run at
+# all. Works without a TTY (CI=true): root runs apt itself, another user
+# through passwordless sudo.
+#
+#   scripts/install-deps.sh
 set -euo pipefail
 
 packages=(
     # build
     build-essential cmake pkg-config
     libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
-    libcurl4-openssl-dev libjsmn-dev zlib1g-dev
-    check libsubunit-dev
-    # engines, registry and test images
+    libcurl4-openssl-dev libjsmn-dev zlib1g-dev libmicrohttpd-dev
+    # tests: Check, and the sanitizer runtimes for clang builds
+    check libsubunit-dev clang libclang-rt-14-dev
+    # the test environment: engines, registries, offline test images
     docker.io containerd runc docker-registry busybox-static apache2-utils
     iproute2 iptables curl ca-certificates
 )
 
+log() { echo "install-deps: $*" >&2; }
+
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null |
+    sed -n 's/ install ok installed$//p' || true)
 missing=()
 for p in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$p")
+    grep -qxF "$p" <<<"$installed" || missing+=("$p")
 done
-# node and npm run the grpc-js interop test; keep whatever node the machine has.
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
+# node and npm run the grpc-js interop test. A node the machine already has
+# (from any source) stays: Debian's nodejs comes only where there is none.
+if ! command -v node >/dev/null 2>&1; then
+    missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+elif ! command -v npm >/dev/null 2>&1; then
+    log "warning: node is installed without npm; not replacing it (the interop test will skip)"
+fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
-fi
+[ ${#missing[@]} -gt 0 ] || exit 0
+
+sudo=()
 if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
-    exit 1
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo=(sudo -n)
+    else
+        log "missing packages: ${missing[*]}"
+        log "run as root (or with passwordless sudo) to install them"
+        exit 1
+    fi
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+log "installing: ${missing[*]}"
+apt_opts=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+aptlog=$(mktemp)
+trap 'rm -f "$aptlog"' EXIT
+run_apt() {
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" "$@" >"$aptlog" 2>&1; then
+        tail -n 30 "$aptlog" >&2
+        log "apt-get $1 failed"
+        exit 1
+    fi
+}
+run_apt update
+run_apt install --no-install-recommends "${missing[@]}"
+log "done"

@@ -525,9 +525,9 @@ static void log_request(const char *method, const char *path, const char *versio
     char st[24], ms[32];
     snprintf(st, sizeof st, "%ld", t->status);
     snprintf(ms, sizeof ms, "%.3f", (double)(cs_time_mono_ns() - start_ns) / 1e6);
+    const char *result = t->stopped ? stop_names[t->stopped] : rc == CURLE_OK ? "ok" : curl_easy_strerror(rc);
     cs_debug("docker request", "method", method, "path", path, "api", version ? version : "-", "status", st,
-             "duration_ms", ms, "result", t->stopped ? stop_names[t->stopped] : rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),
-             NULL);
+             "duration_ms", ms, "result", result, NULL);
 }
 
 /* Why the engine could not be talked to, in words a user can act on. */

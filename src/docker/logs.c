@@ -34,7 +34,8 @@ typedef struct follower {
     pthread_t thread;
     pthread_mutex_t fd_mu; /* the fd is swapped by ReopenContainerLog */
     int fd;
-    int64_t last_ns[2]; /* stdout, stderr */
+    int64_t last_ns[2];   /* stdout, stderr */
+    bool last_partial[2]; /* the pieces of a split line share a timestamp */
     atomic_bool done;
     docker_line_splitter lines; /* TTY containers: one raw stream */
 } follower;
@@ -53,9 +54,10 @@ struct docker_logs {
 /* The newest timestamp per stream among the complete lines at the end of the
  * file, so a restart resumes after them. Per stream, because Docker's merged
  * stream is ordered by write, not by timestamp, across stdout and stderr. */
-static void last_timestamps(const char *path, int64_t last[2])
+static void last_timestamps(const char *path, int64_t last[2], bool partial[2])
 {
     last[0] = last[1] = 0;
+    partial[0] = partial[1] = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
@@ -78,8 +80,10 @@ static void last_timestamps(const char *path, int64_t last[2])
                 int64_t ns;
                 if (sp && cs_time_parse_rfc3339(line, (size_t)(sp - line), &ns) == 0) {
                     int stream = !strncmp(sp + 1, "stderr ", 7) ? 1 : 0;
-                    if (ns > last[stream])
+                    if (ns >= last[stream]) {
                         last[stream] = ns;
+                        partial[stream] = sp[8] == 'P';
+                    }
                 }
                 line = nl;
             }
@@ -106,7 +110,7 @@ static int write_entry(follower *f, const char *stream, const char *data, size_t
     if (cs_time_parse_rfc3339(data, ts_len, &ns) != 0)
         return 0;
     int idx = !strcmp(stream, "stderr") ? 1 : 0;
-    if (ns <= f->last_ns[idx])
+    if (ns < f->last_ns[idx] || (ns == f->last_ns[idx] && !f->last_partial[idx]))
         return 0; /* written before a restart */
     const char *text = sp + 1;
     size_t text_len = len - ts_len - 1;
@@ -137,6 +141,7 @@ static int write_entry(follower *f, const char *stream, const char *data, size_t
     if (w < 0)
         cs_warn("cannot write container log", "id", f->id, "path", f->path, "error", strerror(errno), NULL);
     f->last_ns[idx] = ns;
+    f->last_partial[idx] = !full;
     return 0;
 }
 
@@ -180,7 +185,7 @@ static void *follow_main(void *arg)
     cs_arena *a = cs_arena_new();
     cs_error err;
 
-    last_timestamps(f->path, f->last_ns);
+    last_timestamps(f->path, f->last_ns, f->last_partial);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", f->path);
     char *slash = strrchr(dir, '/');

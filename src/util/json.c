@@ -1,23 +1,35 @@
 /* JSON reader over jsmn tokens and a JSON writer; see json.h.
  *
- * jsmn gives a flat token array in document order where each token records
- * its child count; a value's subtree is skipped by counting, which bounds every
- * walk by the token array. Strings are unescaped only when copied out. */
+ * jsmn tokenizes but does not enforce the grammar (it ignores commas, keeps a key
+ * without its value, takes "tru" for a primitive), so parsing adds one linear pass
+ * that checks the token tree and every byte between tokens. Getters then trust the
+ * tree's shape, yet still bound each walk by the token array. */
 #include "util/json.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define JSMN_STATIC
 #define JSMN_STRICT
+/* Parent links let jsmn close a bracket by walking up the open containers
+ * (without them it scans back over every earlier sibling: quadratic on long
+ * arrays) and let cs_json_next tell an array's last element without skipping
+ * the whole array. */
+#define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
 #include "util/mem.h"
 
+/* jsmn positions are ints; engine responses are far smaller than this. */
 #define JSON_MAX_TEXT (64u * 1024 * 1024)
+/* Deeper documents are refused: it bounds jsmn's walk up the open containers,
+ * the recursive check's stack and that of callers that recurse over a document.
+ * Docker nests a few levels. */
+#define JSON_MAX_DEPTH 512
 
 struct cs_json {
     const char *text;
@@ -26,21 +38,245 @@ struct cs_json {
     int ntoks;
 };
 
-static bool members_well_formed(const cs_json *j)
+/* ---- parse and validate ---- */
+
+static bool is_ws(char c)
 {
-    for (int i = 0; i < j->ntoks; i++) {
-        if (j->toks[i].type != JSMN_OBJECT)
-            continue;
-        int k = i + 1;
-        for (int m = 0; m < j->toks[i].size; m++) {
-            if (k + 1 >= j->ntoks || j->toks[k].type != JSMN_STRING || j->toks[k].size != 1)
-                return false;
-            k = cs_json_skip(j, k + 1);
-            if (k < 0)
-                return false;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t skip_ws(const char *s, size_t i, size_t end)
+{
+    while (i < end && is_ws(s[i]))
+        i++;
+    return i;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static size_t skip_digits(const char *s, size_t i, size_t n)
+{
+    while (i < n && is_digit(s[i]))
+        i++;
+    return i;
+}
+
+/* RFC 8259 number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool number_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n || !is_digit(s[i]))
+        return false;
+    i = s[i] == '0' ? i + 1 : skip_digits(s, i, n);
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        if ((i = skip_digits(s, i, n)) == d)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        if ((i = skip_digits(s, i, n)) == d)
+            return false;
+    }
+    return i == n;
+}
+
+static bool literal_is(const char *s, size_t n, const char *lit)
+{
+    return n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+static bool primitive_ok(const char *s, size_t n)
+{
+    return literal_is(s, n, "true") || literal_is(s, n, "false") || literal_is(s, n, "null") ||
+           number_ok(s, n);
+}
+
+static int malformed_at(cs_error *err, size_t pos, const char *what)
+{
+    return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON at byte %zu: %s", pos, what);
+}
+
+/* A token's bytes in the text: jsmn's string tokens exclude the quotes. */
+static size_t span_begin(const jsmntok_t *t)
+{
+    return (size_t)t->start - (t->type == JSMN_STRING ? 1 : 0);
+}
+
+static size_t span_end(const jsmntok_t *t)
+{
+    return (size_t)t->end + (t->type == JSMN_STRING ? 1 : 0);
+}
+
+/* The bytes between two tokens: whitespace, optionally around one separator. */
+static bool gap_ok(const cs_json *j, size_t from, size_t to, char sep)
+{
+    if (from > to || to > j->len)
+        return false;
+    size_t i = skip_ws(j->text, from, to);
+    if (sep) {
+        if (i == to || j->text[i] != sep)
+            return false;
+        i = skip_ws(j->text, i + 1, to);
+    }
+    return i == to;
+}
+
+static int check_value(const cs_json *j, int tok, int depth, cs_error *err);
+
+/* Returns the token after the container's subtree, or -1. */
+static int check_container(const cs_json *j, int tok, int depth, cs_error *err)
+{
+    const jsmntok_t *t = &j->toks[tok];
+    bool obj = t->type == JSMN_OBJECT;
+    size_t pos = (size_t)t->start + 1;
+    int i = tok + 1;
+    for (int m = 0; m < t->size; m++) {
+        if (i >= j->ntoks)
+            return malformed_at(err, pos, "missing value");
+        const jsmntok_t *c = &j->toks[i];
+        if (!gap_ok(j, pos, span_begin(c), m ? ',' : 0))
+            return malformed_at(err, pos, m ? "expected ','" : "unexpected ','");
+        if (obj) {
+            if (c->type != JSMN_STRING || c->size != 1 || i + 1 >= j->ntoks)
+                return malformed_at(err, span_begin(c), "expected a key with a value");
+            if (!gap_ok(j, span_end(c), span_begin(&j->toks[i + 1]), ':'))
+                return malformed_at(err, span_end(c), "expected ':'");
+            i++;
+        }
+        int value = i;
+        if ((i = check_value(j, value, depth, err)) < 0)
+            return -1;
+        pos = span_end(&j->toks[value]);
+    }
+    if (t->end < 1 || !gap_ok(j, pos, (size_t)t->end - 1, 0))
+        return malformed_at(err, pos, obj ? "expected '}'" : "expected ']'");
+    return i;
+}
+
+static int check_value(const cs_json *j, int tok, int depth, cs_error *err)
+{
+    const jsmntok_t *t = &j->toks[tok];
+    switch (t->type) {
+    case JSMN_PRIMITIVE:
+        if (t->size != 0 || !primitive_ok(j->text + t->start, (size_t)(t->end - t->start)))
+            return malformed_at(err, (size_t)t->start, "invalid literal");
+        return tok + 1;
+    case JSMN_STRING:
+        /* a string with children is a value followed by ':' */
+        if (t->size != 0)
+            return malformed_at(err, span_end(t), "unexpected ':'");
+        return tok + 1;
+    case JSMN_OBJECT:
+    case JSMN_ARRAY:
+        if (depth >= JSON_MAX_DEPTH)
+            return malformed_at(err, (size_t)t->start, "nested too deeply");
+        return check_container(j, tok, depth + 1, err);
+    default:
+        return malformed_at(err, (size_t)t->start, "unknown token");
+    }
+}
+
+static int check_document(const cs_json *j, cs_error *err)
+{
+    int end = check_value(j, 0, 0, err);
+    if (end < 0)
+        return -1;
+    const jsmntok_t *root = &j->toks[0];
+    if (end != j->ntoks || !gap_ok(j, span_end(root), j->len, 0))
+        return malformed_at(err, span_end(root), "data after the document");
+    if (!gap_ok(j, 0, span_begin(root), 0))
+        return malformed_at(err, 0, "data before the document");
+    return 0;
+}
+
+static int jsmn_failed(int rc, const jsmn_parser *p, size_t len, cs_error *err)
+{
+    if (rc == JSMN_ERROR_PART)
+        return cs_error_set(err, CS_ERR_INTERNAL, "truncated JSON (%zu bytes)", len);
+    return malformed_at(err, p->pos, "unexpected character");
+}
+
+/* One pass before jsmn. A NUL would make jsmn stop as if the text ended there.
+ * And jsmn closes a bracket by walking up the parent links from the last token,
+ * which is quadratic in the nesting depth: bounding the depth first bounds it. */
+static int prescan(const char *s, size_t len, cs_error *err)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '\0')
+            return malformed_at(err, i, "NUL byte");
+        if (in_string) {
+            if (c == '\\' && i + 1 < len && s[i + 1] != '\0')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > JSON_MAX_DEPTH)
+                return malformed_at(err, i, "nested too deeply");
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
         }
     }
-    return true;
+    return 0;
+}
+
+/* jsmn in strict mode wants a delimiter after a primitive, so a document that
+ * is just "42" or "true" would read as truncated: take it as one token here. */
+static int tokenize_bare_primitive(cs_json *j, size_t first, cs_error *err)
+{
+    size_t end = j->len;
+    while (end > first && is_ws(j->text[end - 1]))
+        end--;
+    if (!primitive_ok(j->text + first, end - first))
+        return malformed_at(err, first, "invalid literal");
+    j->toks = cs_xcalloc(1, sizeof *j->toks);
+    j->toks[0] = (jsmntok_t){.type = JSMN_PRIMITIVE, .start = (int)first, .end = (int)end, .parent = -1};
+    j->ntoks = 1;
+    return 0;
+}
+
+static int tokenize(cs_json *j, cs_error *err)
+{
+    size_t first = skip_ws(j->text, 0, j->len);
+    if (first == j->len)
+        return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON: no value");
+    char c = j->text[first];
+    if (c != '{' && c != '[' && c != '"')
+        return tokenize_bare_primitive(j, first, err);
+
+    jsmn_parser p;
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, j->text, j->len, NULL, 0);
+    if (n < 0)
+        return jsmn_failed(n, &p, j->len, err);
+    unsigned cap = n > 0 ? (unsigned)n : 1;
+    j->toks = cs_xmalloc(cap * sizeof *j->toks);
+    jsmn_init(&p);
+    /* The counting pass is exact for anything the real pass accepts; growing
+     * (jsmn resumes where it stopped) is only a safety net. */
+    while ((n = jsmn_parse(&p, j->text, j->len, j->toks, cap)) == JSMN_ERROR_NOMEM) {
+        cap *= 2;
+        j->toks = cs_xrealloc(j->toks, cap * sizeof *j->toks);
+    }
+    if (n < 0)
+        return jsmn_failed(n, &p, j->len, err);
+    if (n == 0)
+        return malformed_at(err, first, "no value");
+    j->ntoks = n;
+    return 0;
 }
 
 int cs_json_parse(const char *text, size_t len, cs_json **out, cs_error *err)
@@ -50,31 +286,14 @@ int cs_json_parse(const char *text, size_t len, cs_json **out, cs_error *err)
         return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON: empty document");
     if (len > JSON_MAX_TEXT)
         return cs_error_set(err, CS_ERR_INTERNAL, "JSON document larger than %u bytes", JSON_MAX_TEXT);
-    jsmn_parser p;
-    jsmn_init(&p);
-    int n = jsmn_parse(&p, text, len, NULL, 0);
-    if (n == JSMN_ERROR_PART)
-        return cs_error_set(err, CS_ERR_INTERNAL, "truncated JSON (%zu bytes)", len);
-    if (n < 0)
-        return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON near byte %u", p.pos);
-    if (n == 0)
-        return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON: no value");
+    if (prescan(text, len, err) != 0)
+        return -1;
     cs_json *j = cs_xcalloc(1, sizeof *j);
     j->text = text;
     j->len = len;
-    j->toks = cs_xmalloc((size_t)n * sizeof *j->toks);
-    jsmn_init(&p);
-    j->ntoks = jsmn_parse(&p, text, len, j->toks, (unsigned)n);
-    if (j->ntoks != n) {
+    if (tokenize(j, err) != 0 || check_document(j, err) != 0) {
         cs_json_free(j);
-        return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON near byte %u", p.pos);
-    }
-    /* Trailing bytes after the root value (other than whitespace) are an error:
-     * jsmn would report them as further top-level tokens. jsmn also lets a key
-     * go without its value ({"a":}); every getter relies on key/value pairs. */
-    if (cs_json_skip(j, 0) != j->ntoks || !members_well_formed(j)) {
-        cs_json_free(j);
-        return cs_error_set(err, CS_ERR_INTERNAL, "malformed JSON: data after the document");
+        return -1;
     }
     *out = j;
     return 0;
@@ -87,6 +306,8 @@ void cs_json_free(cs_json *j)
     free(j->toks);
     free(j);
 }
+
+/* ---- structure ---- */
 
 static bool valid(const cs_json *j, int tok)
 {
@@ -106,6 +327,7 @@ cs_json_type cs_json_type_of(const cs_json *j, int tok)
     case JSMN_STRING:
         return CS_JSON_STRING;
     case JSMN_PRIMITIVE:
+        /* validated at parse: the first byte tells the literal */
         switch (j->text[t->start]) {
         case 't':
             return CS_JSON_TRUE;
@@ -127,8 +349,9 @@ int cs_json_count(const cs_json *j, int tok)
     return t == CS_JSON_OBJECT || t == CS_JSON_ARRAY ? j->toks[tok].size : 0;
 }
 
-/* Iterative subtree skip: `pending` counts values still to pass. An object's
- * size counts keys; each key token has size 1 (its value). */
+/* Counts values still to pass: each token adds its children (an object's size
+ * counts its keys, each key's size is 1 for its value), as jsmn's jsondump.c
+ * recurses. O(subtree), and never past the token array. */
 int cs_json_skip(const cs_json *j, int tok)
 {
     if (!valid(j, tok))
@@ -136,11 +359,15 @@ int cs_json_skip(const cs_json *j, int tok)
     int i = tok;
     long pending = 1;
     while (pending > 0 && i < j->ntoks) {
-        pending += j->toks[i].size;
-        pending--;
+        pending += j->toks[i].size - 1;
         i++;
     }
     return i;
+}
+
+static int parent_of(const cs_json *j, int tok)
+{
+    return valid(j, tok) ? j->toks[tok].parent : -1;
 }
 
 int cs_json_first(const cs_json *j, int arr)
@@ -152,11 +379,10 @@ int cs_json_first(const cs_json *j, int arr)
 
 int cs_json_next(const cs_json *j, int arr, int elem)
 {
-    if (!valid(j, arr) || !valid(j, elem))
+    if (cs_json_type_of(j, arr) != CS_JSON_ARRAY || parent_of(j, elem) != arr)
         return -1;
     int next = cs_json_skip(j, elem);
-    int end = cs_json_skip(j, arr);
-    return next < end && next < j->ntoks ? next : -1;
+    return parent_of(j, next) == arr ? next : -1;
 }
 
 int cs_json_first_member(const cs_json *j, int obj, int *key_tok)
@@ -174,11 +400,11 @@ int cs_json_next_member(const cs_json *j, int obj, int value_tok, int *key_tok)
 {
     if (key_tok)
         *key_tok = -1;
-    if (!valid(j, obj) || !valid(j, value_tok))
+    /* value_tok must be a member value of obj: its parent is a key of obj */
+    if (cs_json_type_of(j, obj) != CS_JSON_OBJECT || parent_of(j, parent_of(j, value_tok)) != obj)
         return -1;
     int key = cs_json_skip(j, value_tok);
-    int end = cs_json_skip(j, obj);
-    if (key < 0 || key + 1 >= end || key + 1 >= j->ntoks)
+    if (parent_of(j, key) != obj || key + 1 >= j->ntoks)
         return -1;
     if (key_tok)
         *key_tok = key;
@@ -211,6 +437,7 @@ static int hexval(char c)
     return -1;
 }
 
+/* The 4 hex digits at s[i..i+4), -1 if short or not hex. */
 static long read_u16(const char *s, size_t i, size_t n)
 {
     if (i + 4 > n)
@@ -249,8 +476,28 @@ static size_t put_utf8(char *out, unsigned long cp)
     return 4;
 }
 
-/* Unescapes s[0..n) into out (which has room for n + 1: unescaping never
- * grows a string). Returns the length written. */
+/* Decodes the \u escape whose hex digits start at s[*i] and leaves *i on its
+ * last digit. A pair of surrogates makes one code point; a lone one is U+FFFD. */
+static unsigned long read_u_escape(const char *s, size_t *i, size_t n)
+{
+    long cp = read_u16(s, *i, n);
+    if (cp < 0)
+        return 0xfffd; /* jsmn validated the digits; defensive only */
+    *i += 3;
+    if (cp >= 0xdc00 && cp <= 0xdfff)
+        return 0xfffd;
+    if (cp < 0xd800 || cp > 0xdbff)
+        return (unsigned long)cp;
+    long lo = (*i + 2 < n && s[*i + 1] == '\\' && s[*i + 2] == 'u') ? read_u16(s, *i + 3, n) : -1;
+    if (lo < 0xdc00 || lo > 0xdfff)
+        return 0xfffd; /* the next escape, if any, is decoded on its own */
+    *i += 6;
+    return 0x10000 + ((unsigned long)(cp - 0xd800) << 10) + (unsigned long)(lo - 0xdc00);
+}
+
+/* Unescapes s[0..n) into out, which has room for n + 1 bytes: unescaping never
+ * grows a string ("\uXXXX" is 6 bytes and at most 3 in UTF-8, a pair 12 -> 4).
+ * Returns the length written; out is NUL-terminated. */
 static size_t unescape(const char *s, size_t n, char *out)
 {
     size_t o = 0;
@@ -276,28 +523,10 @@ static size_t unescape(const char *s, size_t n, char *out)
         case 't':
             out[o++] = '\t';
             break;
-        case 'u': {
-            long cp = read_u16(s, i + 1, n);
-            if (cp < 0) {
-                out[o++] = '?';
-                break;
-            }
-            i += 4;
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                long lo = (i + 2 < n && s[i + 1] == '\\' && s[i + 2] == 'u') ? read_u16(s, i + 3, n) : -1;
-                if (lo >= 0xdc00 && lo <= 0xdfff) {
-                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                    i += 6;
-                } else {
-                    cp = 0xfffd;
-                }
-            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                cp = 0xfffd;
-            }
-            /* "\uXXXX" is 6 bytes, its UTF-8 at most 3; a pair is 12 → 4. */
-            o += put_utf8(out + o, (unsigned long)cp);
+        case 'u':
+            i++;
+            o += put_utf8(out + o, read_u_escape(s, &i, n));
             break;
-        }
         default: /* \" \\ \/ */
             out[o++] = c;
             break;
@@ -318,32 +547,45 @@ char *cs_json_str(const cs_json *j, int tok, cs_arena *arena)
     return out;
 }
 
-bool cs_json_str_eq(const cs_json *j, int tok, const char *s)
+/* Compares with s[0..n) by length, so "a\u0000b" is not equal to "a". */
+static bool str_eq_n(const cs_json *j, int tok, const char *s, size_t n)
 {
     if (cs_json_type_of(j, tok) != CS_JSON_STRING || !s)
         return false;
-    size_t n;
-    const char *raw = cs_json_raw(j, tok, &n);
-    if (!memchr(raw, '\\', n))
-        return strlen(s) == n && memcmp(raw, s, n) == 0;
+    size_t rn;
+    const char *raw = cs_json_raw(j, tok, &rn);
+    if (!memchr(raw, '\\', rn))
+        return rn == n && memcmp(raw, s, n) == 0;
+    if (n > rn)
+        return false;
     char small[256];
-    char *buf = n < sizeof small ? small : cs_xmalloc(n + 1);
-    unescape(raw, n, buf);
-    bool eq = strcmp(buf, s) == 0;
+    char *buf = rn < sizeof small ? small : cs_xmalloc(rn + 1);
+    size_t un = unescape(raw, rn, buf);
+    bool eq = un == n && memcmp(buf, s, n) == 0;
     if (buf != small)
         free(buf);
     return eq;
 }
 
+bool cs_json_str_eq(const cs_json *j, int tok, const char *s)
+{
+    return s && str_eq_n(j, tok, s, strlen(s));
+}
+
 /* ---- lookups ---- */
 
-int cs_json_key(const cs_json *j, int obj, const char *key)
+static int key_n(const cs_json *j, int obj, const char *key, size_t n)
 {
     int k;
     for (int v = cs_json_first_member(j, obj, &k); v >= 0; v = cs_json_next_member(j, obj, v, &k))
-        if (cs_json_str_eq(j, k, key))
+        if (str_eq_n(j, k, key, n))
             return v;
     return -1;
+}
+
+int cs_json_key(const cs_json *j, int obj, const char *key)
+{
+    return key ? key_n(j, obj, key, strlen(key)) : -1;
 }
 
 int cs_json_get(const cs_json *j, int obj, const char *path)
@@ -351,16 +593,10 @@ int cs_json_get(const cs_json *j, int obj, const char *path)
     if (!path)
         return -1;
     int cur = obj;
-    const char *p = path;
-    char part[256];
-    while (cur >= 0) {
+    for (const char *p = path; cur >= 0;) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof part)
-            return -1;
-        memcpy(part, p, n);
-        part[n] = '\0';
-        cur = cs_json_key(j, cur, part);
+        cur = key_n(j, cur, p, n);
         if (!dot)
             return cur;
         p = dot + 1;
@@ -370,6 +606,8 @@ int cs_json_get(const cs_json *j, int obj, const char *path)
 
 int cs_json_at(const cs_json *j, int arr, int i)
 {
+    if (i < 0)
+        return -1;
     int k = 0;
     for (int it = cs_json_first(j, arr); it >= 0; it = cs_json_next(j, arr, it), k++)
         if (k == i)
@@ -379,60 +617,79 @@ int cs_json_at(const cs_json *j, int arr, int i)
 
 /* ---- numbers ---- */
 
-static bool number_copy(const cs_json *j, int tok, char *buf, size_t size)
+/* A NUL-terminated copy of the number at tok: the text itself is not terminated
+ * at the token's end. Uses buf if it fits, else a malloc'd copy (*heap set). */
+static char *number_copy(const cs_json *j, int tok, char *buf, size_t size, char **heap)
 {
+    *heap = NULL;
     if (cs_json_type_of(j, tok) != CS_JSON_NUMBER)
-        return false;
+        return NULL;
     size_t n;
     const char *raw = cs_json_raw(j, tok, &n);
-    if (n == 0 || n >= size)
-        return false;
-    memcpy(buf, raw, n);
-    buf[n] = '\0';
-    return true;
+    char *dst = buf;
+    if (n >= size)
+        dst = *heap = cs_xmalloc(n + 1);
+    memcpy(dst, raw, n);
+    dst[n] = '\0';
+    return dst;
 }
 
-/* Integers only: "1.5" and "1e3" are rejected, so a size is never rounded. */
+/* Integers only: "1.5", "1e3" and even "1.0" are refused, so a size or a count
+ * is never silently rounded; Docker writes integer fields without a fraction. */
 int cs_json_int64(const cs_json *j, int tok, int64_t *out)
 {
-    char buf[32];
-    if (!number_copy(j, tok, buf, sizeof buf) || strpbrk(buf, ".eE"))
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    char buf[32], *heap;
+    const char *s = number_copy(j, tok, buf, sizeof buf, &heap);
+    int rc = -1;
+    if (s && !strpbrk(s, ".eE")) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno == 0 && *end == '\0') {
+            *out = v;
+            rc = 0;
+        }
+    }
+    free(heap);
+    return rc;
 }
 
 int cs_json_uint64(const cs_json *j, int tok, uint64_t *out)
 {
-    char buf[32];
-    if (!number_copy(j, tok, buf, sizeof buf) || strpbrk(buf, ".eE-"))
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    char buf[32], *heap;
+    const char *s = number_copy(j, tok, buf, sizeof buf, &heap);
+    int rc = -1;
+    /* strtoull would wrap "-1" to UINT64_MAX */
+    if (s && !strpbrk(s, ".eE-")) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno == 0 && *end == '\0') {
+            *out = v;
+            rc = 0;
+        }
+    }
+    free(heap);
+    return rc;
 }
 
+/* Overflow is an error; underflow gives the nearest representable value. */
 int cs_json_double(const cs_json *j, int tok, double *out)
 {
-    char buf[64];
-    if (!number_copy(j, tok, buf, sizeof buf))
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    char buf[128], *heap;
+    const char *s = number_copy(j, tok, buf, sizeof buf, &heap);
+    int rc = -1;
+    if (s) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (*end == '\0' && !(errno == ERANGE && isinf(v))) {
+            *out = v;
+            rc = 0;
+        }
+    }
+    free(heap);
+    return rc;
 }
 
 int cs_json_bool(const cs_json *j, int tok, bool *out)
@@ -479,24 +736,39 @@ void cs_jw_free(cs_jw *w)
 
 char *cs_jw_take(cs_jw *w, size_t *len)
 {
-    char *s = w->buf;
+    char *s = w->buf ? w->buf : cs_xstrdup("");
     if (len)
         *len = w->len;
-    memset(w, 0, sizeof *w); /* empty: cs_jw_init again to reuse */
+    memset(w, 0, sizeof *w);
     return s;
 }
 
 const char *cs_jw_str_view(const cs_jw *w)
 {
-    return w->buf;
+    return w->buf ? w->buf : "";
+}
+
+/* Containers opened deeper than CS_JW_MAX_DEPTH are written as null and
+ * everything inside them is dropped: the output stays valid JSON and the comma
+ * stack is never indexed past its end. `depth` keeps counting the real nesting
+ * so the matching closes find their level again. */
+static bool dropping(const cs_jw *w)
+{
+    return w->depth > CS_JW_MAX_DEPTH;
 }
 
 static void put(cs_jw *w, const char *s, size_t n)
 {
+    if (dropping(w))
+        return;
+    if (n > SIZE_MAX / 4 || w->len + n + 1 > SIZE_MAX / 2)
+        cs_die("JSON writer: text too large");
     if (w->len + n + 1 > w->cap) {
-        while (w->len + n + 1 > w->cap)
-            w->cap *= 2;
-        w->buf = cs_xrealloc(w->buf, w->cap);
+        size_t cap = w->cap ? w->cap : 256; /* a taken writer written to again */
+        while (w->len + n + 1 > cap)
+            cap *= 2;
+        w->buf = cs_xrealloc(w->buf, cap);
+        w->cap = cap;
     }
     memcpy(w->buf + w->len, s, n);
     w->len += n;
@@ -506,6 +778,8 @@ static void put(cs_jw *w, const char *s, size_t n)
 /* Before any value: a comma unless first in its container, nothing after a key. */
 static void before_value(cs_jw *w)
 {
+    if (dropping(w))
+        return;
     if (w->after_key) {
         w->after_key = false;
         return;
@@ -515,14 +789,17 @@ static void before_value(cs_jw *w)
     w->need_comma[w->depth] = true;
 }
 
-/* Nesting deeper than CS_JW_MAX_DEPTH keeps writing valid text but stops
- * tracking commas per level beyond it (never writes out of bounds). */
 static void jw_open(cs_jw *w, char c)
 {
+    if (w->depth >= CS_JW_MAX_DEPTH) {
+        if (w->depth == CS_JW_MAX_DEPTH)
+            cs_jw_null(w);
+        w->depth++;
+        return;
+    }
     before_value(w);
     put(w, &c, 1);
-    if (w->depth < CS_JW_MAX_DEPTH)
-        w->depth++;
+    w->depth++;
     w->need_comma[w->depth] = false;
 }
 
@@ -533,12 +810,29 @@ static void jw_close(cs_jw *w, char c)
         w->depth--;
 }
 
-void cs_jw_obj_begin(cs_jw *w) { jw_open(w, '{'); }
-void cs_jw_obj_end(cs_jw *w) { jw_close(w, '}'); }
-void cs_jw_arr_begin(cs_jw *w) { jw_open(w, '['); }
-void cs_jw_arr_end(cs_jw *w) { jw_close(w, ']'); }
+void cs_jw_obj_begin(cs_jw *w)
+{
+    jw_open(w, '{');
+}
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+void cs_jw_obj_end(cs_jw *w)
+{
+    jw_close(w, '}');
+}
+
+void cs_jw_arr_begin(cs_jw *w)
+{
+    jw_open(w, '[');
+}
+
+void cs_jw_arr_end(cs_jw *w)
+{
+    jw_close(w, ']');
+}
+
+/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid:
+ * overlong forms, UTF-16 surrogates, code points past U+10FFFF, bytes C0, C1
+ * and F5..FF, stray continuation bytes and truncated sequences. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
@@ -565,40 +859,54 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* The escape for the character at u[i] (setting *adv to its length in bytes),
+ * or NULL if it is copied as is. ubuf holds a \u00XX form. */
+static const char *escape_for(const unsigned char *u, size_t i, size_t n, size_t *adv, char ubuf[8])
+{
+    unsigned char c = u[i];
+    *adv = 1;
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\n':
+        return "\\n";
+    case '\r':
+        return "\\r";
+    case '\t':
+        return "\\t";
+    case '\b':
+        return "\\b";
+    case '\f':
+        return "\\f";
+    }
+    if (c < 0x20) {
+        snprintf(ubuf, 8, "\\u%04x", c);
+        return ubuf;
+    }
+    if (c < 0x80)
+        return NULL;
+    *adv = utf8_len(u + i, n - i);
+    if (*adv == 0) {
+        *adv = 1; /* each byte of a bad sequence becomes one U+FFFD */
+        return "\xef\xbf\xbd";
+    }
+    /* U+2028/2029 are valid JSON but end a line in JavaScript */
+    if (*adv == 3 && c == 0xe2 && u[i + 1] == 0x80 && (u[i + 2] == 0xa8 || u[i + 2] == 0xa9))
+        return u[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+    return NULL;
+}
+
 static void put_escaped(cs_jw *w, const char *s, size_t n)
 {
-    put(w, "\"", 1);
     const unsigned char *u = (const unsigned char *)s;
     size_t run = 0; /* bytes copied verbatim, flushed in one put */
+    put(w, "\"", 1);
     for (size_t i = 0; i < n;) {
-        unsigned char c = u[i];
-        const char *esc = NULL;
+        size_t adv;
         char ubuf[8];
-        size_t adv = 1;
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c == '\b')
-            esc = "\\b";
-        else if (c == '\f')
-            esc = "\\f";
-        else if (c < 0x20) {
-            snprintf(ubuf, sizeof ubuf, "\\u%04x", c);
-            esc = ubuf;
-        } else if (c >= 0x80) {
-            adv = utf8_len(u + i, n - i);
-            if (adv == 0) {
-                esc = "\xef\xbf\xbd"; /* U+FFFD for invalid UTF-8 */
-                adv = 1;
-            }
-        }
+        const char *esc = escape_for(u, i, n, &adv, ubuf);
         if (esc) {
             put(w, s + i - run, run);
             run = 0;
@@ -617,40 +925,46 @@ void cs_jw_key(cs_jw *w, const char *key)
     before_value(w);
     put_escaped(w, key ? key : "", key ? strlen(key) : 0);
     put(w, ":", 1);
-    w->after_key = true;
+    if (!dropping(w))
+        w->after_key = true;
 }
 
 void cs_jw_stringn(cs_jw *w, const char *s, size_t n)
 {
+    if (!s) {
+        cs_jw_null(w);
+        return;
+    }
     before_value(w);
     put_escaped(w, s, n);
 }
 
 void cs_jw_string(cs_jw *w, const char *s)
 {
-    if (!s) {
-        cs_jw_null(w);
-        return;
-    }
-    cs_jw_stringn(w, s, strlen(s));
+    cs_jw_stringn(w, s, s ? strlen(s) : 0);
+}
+
+static void put_value(cs_jw *w, const char *s, size_t n)
+{
+    before_value(w);
+    put(w, s, n);
 }
 
 void cs_jw_int(cs_jw *w, int64_t v)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-    before_value(w);
-    put(w, buf, (size_t)n);
+    put_value(w, buf, (size_t)n);
 }
 
 void cs_jw_uint(cs_jw *w, uint64_t v)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    before_value(w);
-    put(w, buf, (size_t)n);
+    put_value(w, buf, (size_t)n);
 }
 
+/* %.17g round-trips every double; JSON has no NaN or infinity. */
 void cs_jw_double(cs_jw *w, double v)
 {
     if (!isfinite(v)) {
@@ -659,26 +973,22 @@ void cs_jw_double(cs_jw *w, double v)
     }
     char buf[40];
     int n = snprintf(buf, sizeof buf, "%.17g", v);
-    before_value(w);
-    put(w, buf, (size_t)n);
+    put_value(w, buf, (size_t)n);
 }
 
 void cs_jw_bool(cs_jw *w, bool v)
 {
-    before_value(w);
-    put(w, v ? "true" : "false", v ? 4 : 5);
+    put_value(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 void cs_jw_null(cs_jw *w)
 {
-    before_value(w);
-    put(w, "null", 4);
+    put_value(w, "null", 4);
 }
 
 void cs_jw_raw(cs_jw *w, const char *json, size_t n)
 {
-    before_value(w);
-    put(w, json, n);
+    put_value(w, json, n);
 }
 
 void cs_jw_kv_str(cs_jw *w, const char *key, const char *v)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -377,8 +378,12 @@ pid_t tc_daemon_start(const char *binary, const char *sock, const char *log_path
     argv[argc] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        /* The daemon dies with the test, and never holds the test's stdout:
+         * ctest waits for every writer of that pipe to go away. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
+            dup2(fd, 1);
             dup2(fd, 2);
             close(fd);
         }

@@ -1,0 +1,709 @@
+/* Pods and containers against a real dockerd: lifecycle, filters, namespaces
+ * shared in a pod, host network, exit codes and OOM kills, ExecSync with
+ * timeouts and large output, CRI log files (partial lines, reopen), crash
+ * recovery after SIGKILL, and bad input. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "runtime/v1/api.pb-c.h"
+
+#define RT(m) "/runtime.v1.RuntimeService/" m
+
+static char sock_path[256], log_path[256], pod_logs[256];
+static pid_t daemon_pid = -1;
+static tc_client *client;
+static int pod_seq;
+
+static const char *need_env(const char *key)
+{
+    const char *v = tc_env(key);
+    if (!v) {
+        fprintf(stderr, "test_pods: %s not set; run through ctest\n", key);
+        exit(77);
+    }
+    return v;
+}
+
+static void start_daemon(void)
+{
+    const char *dir = need_env("CRISHIM_TEST_DIR");
+    snprintf(sock_path, sizeof sock_path, "%s/crishim-pods-test.sock", dir);
+    snprintf(log_path, sizeof log_path, "%s/crishim-pods-test.log", dir);
+    snprintf(pod_logs, sizeof pod_logs, "%s/pod-logs", dir);
+    char host[512];
+    snprintf(host, sizeof host, "--docker-host=%s", need_env("CRISHIM_TEST_DOCKER_HOST"));
+    daemon_pid =
+        tc_daemon_start(need_env("CRISHIM_BIN"), sock_path, log_path, "--backend=docker", host, "--log-level=debug", NULL);
+    ck_assert_msg(daemon_pid > 0, "crishim did not start; see %s", log_path);
+    char target[300];
+    snprintf(target, sizeof target, "unix:%s", sock_path);
+    client = tc_connect(target);
+}
+
+static void stop_daemon(void)
+{
+    tc_close(client);
+    client = NULL;
+    if (daemon_pid > 0) {
+        int st = tc_daemon_stop(daemon_pid, SIGTERM, 20000);
+        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "crishim exit %d; see %s", st, log_path);
+    }
+    daemon_pid = -1;
+}
+
+static void setup(void)
+{
+    start_daemon();
+    /* containers need their image */
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)need_env("CRISHIM_TEST_IMG_BUSYBOX");
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    tc_result res;
+    tc_unary(client, "/runtime.v1.ImageService/PullImage", &req.base, &runtime__v1__pull_image_response__descriptor,
+             NULL, 120000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "pull: %s", res.details);
+}
+
+/* ---- helpers ---- */
+
+static ProtobufCMessage *call(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
+                              grpc_status_code want, tc_result *res)
+{
+    tc_result local;
+    if (!res)
+        res = &local;
+    ProtobufCMessage *resp = NULL;
+    tc_unary(client, method, req, out, &resp, 60000, res);
+    ck_assert_msg(res->code == want, "%s: got %d (%s), want %d", method, res->code, res->details, want);
+    return resp;
+}
+
+/* For calls whose response is not looked at. */
+static void call_drop(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
+                      grpc_status_code want, tc_result *res)
+{
+    ProtobufCMessage *m = call(method, req, out, want, res);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+}
+
+#define CALL_OK(method, req, T, out_desc) ((T *)call(RT(method), &(req).base, out_desc, GRPC_STATUS_OK, NULL))
+
+typedef struct pod {
+    Runtime__V1__PodSandboxConfig cfg;
+    Runtime__V1__PodSandboxMetadata md;
+    Runtime__V1__LinuxPodSandboxConfig linux;
+    Runtime__V1__LinuxSandboxSecurityContext sc;
+    Runtime__V1__NamespaceOption ns;
+    Runtime__V1__PodSandboxConfig__LabelsEntry label, *labels[1];
+    char name[64], uid[64], logdir[400];
+    char *id;
+} pod;
+
+static void pod_init(pod *p, Runtime__V1__NamespaceMode net)
+{
+    memset(p, 0, sizeof *p);
+    runtime__v1__pod_sandbox_config__init(&p->cfg);
+    runtime__v1__pod_sandbox_metadata__init(&p->md);
+    runtime__v1__linux_pod_sandbox_config__init(&p->linux);
+    runtime__v1__linux_sandbox_security_context__init(&p->sc);
+    runtime__v1__namespace_option__init(&p->ns);
+    runtime__v1__pod_sandbox_config__labels_entry__init(&p->label);
+    int seq = ++pod_seq;
+    snprintf(p->name, sizeof p->name, "pod%d", seq);
+    snprintf(p->uid, sizeof p->uid, "uid-%d-%d", (int)getpid(), seq);
+    snprintf(p->logdir, sizeof p->logdir, "%s/%s", pod_logs, p->uid);
+    p->md.name = p->name;
+    p->md.namespace_ = "test";
+    p->md.uid = p->uid;
+    p->cfg.metadata = &p->md;
+    p->cfg.log_directory = p->logdir;
+    p->cfg.hostname = p->name;
+    p->label.key = "suite";
+    p->label.value = "pods";
+    p->labels[0] = &p->label;
+    p->cfg.labels = p->labels;
+    p->cfg.n_labels = 1;
+    p->ns.network = net;
+    p->sc.namespace_options = &p->ns;
+    p->linux.security_context = &p->sc;
+    p->cfg.linux = &p->linux;
+}
+
+static void pod_run(pod *p)
+{
+    Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    req.config = &p->cfg;
+    Runtime__V1__RunPodSandboxResponse *r =
+        CALL_OK("RunPodSandbox", req, Runtime__V1__RunPodSandboxResponse, &runtime__v1__run_pod_sandbox_response__descriptor);
+    p->id = strdup(r->pod_sandbox_id);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void pod_remove(pod *p)
+{
+    Runtime__V1__StopPodSandboxRequest s = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    s.pod_sandbox_id = p->id;
+    protobuf_c_message_free_unpacked(call(RT("StopPodSandbox"), &s.base, &runtime__v1__stop_pod_sandbox_response__descriptor,
+                                          GRPC_STATUS_OK, NULL),
+                                     NULL);
+    Runtime__V1__RemovePodSandboxRequest r = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    r.pod_sandbox_id = p->id;
+    protobuf_c_message_free_unpacked(call(RT("RemovePodSandbox"), &r.base, &runtime__v1__remove_pod_sandbox_response__descriptor, GRPC_STATUS_OK,
+             NULL),
+        NULL);
+    free(p->id);
+}
+
+/* Creates (and optionally starts) a container running `sh -c script`. */
+static char *container(pod *p, const char *name, const char *script, int64_t memory, bool start)
+{
+    Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+    md.name = (char *)name;
+    Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+    img.image = (char *)need_env("CRISHIM_TEST_IMG_BUSYBOX");
+    char *cmd[] = {"sh", "-c", (char *)script};
+    char logp[128];
+    snprintf(logp, sizeof logp, "%s/0.log", name);
+    Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    res.memory_limit_in_bytes = memory;
+    res.oom_score_adj = -100; /* clamped when the host can't grant it */
+    Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+    lc.resources = &res;
+    Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+    cfg.metadata = &md;
+    cfg.image = &img;
+    cfg.command = cmd;
+    cfg.n_command = 3;
+    cfg.log_path = logp;
+    cfg.linux = &lc;
+    Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+    req.pod_sandbox_id = p->id;
+    req.config = &cfg;
+    req.sandbox_config = &p->cfg;
+    Runtime__V1__CreateContainerResponse *r = CALL_OK("CreateContainer", req, Runtime__V1__CreateContainerResponse,
+                                                      &runtime__v1__create_container_response__descriptor);
+    char *id = strdup(r->container_id);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    if (start) {
+        Runtime__V1__StartContainerRequest s = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+        s.container_id = id;
+        protobuf_c_message_free_unpacked(call(RT("StartContainer"), &s.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK, NULL),
+            NULL);
+    }
+    return id;
+}
+
+static Runtime__V1__ContainerStatusResponse *status(const char *id)
+{
+    Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+    req.container_id = (char *)id;
+    return CALL_OK("ContainerStatus", req, Runtime__V1__ContainerStatusResponse,
+                   &runtime__v1__container_status_response__descriptor);
+}
+
+/* Waits until the container has exited; returns its status. */
+static Runtime__V1__ContainerStatusResponse *wait_exit(const char *id, int timeout_s)
+{
+    for (int i = 0; i < timeout_s * 10; i++) {
+        Runtime__V1__ContainerStatusResponse *s = status(id);
+        if (s->status->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
+            return s;
+        protobuf_c_message_free_unpacked(&s->base, NULL);
+        usleep(100000);
+    }
+    ck_abort_msg("container %s did not exit in %d s", id, timeout_s);
+    return NULL;
+}
+
+static Runtime__V1__ExecSyncResponse *exec_sync(const char *id, const char *script, int64_t timeout,
+                                                grpc_status_code want, tc_result *res)
+{
+    char *cmd[] = {"sh", "-c", (char *)script};
+    Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+    req.container_id = (char *)id;
+    req.cmd = cmd;
+    req.n_cmd = 3;
+    req.timeout = timeout;
+    return (Runtime__V1__ExecSyncResponse *)call(RT("ExecSync"), &req.base, &runtime__v1__exec_sync_response__descriptor,
+                                                 want, res);
+}
+
+static char *bytes_dup(ProtobufCBinaryData b)
+{
+    return b.data ? strndup((char *)b.data, b.len) : strdup("");
+}
+
+static char *exec_out(const char *id, const char *script)
+{
+    Runtime__V1__ExecSyncResponse *r = exec_sync(id, script, 10, GRPC_STATUS_OK, NULL);
+    ck_assert_msg(r->exit_code == 0, "exec %s: exit %d: %.*s", script, r->exit_code, (int)r->stderr.len,
+                  r->stderr.data);
+    char *s = bytes_dup(r->stdout);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return s;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = calloc(1, (size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void wait_for_file_text(const char *path, const char *text, int timeout_s)
+{
+    for (int i = 0; i < timeout_s * 10; i++) {
+        char *s = read_file(path);
+        bool found = strstr(s, text) != NULL;
+        free(s);
+        if (found)
+            return;
+        usleep(100000);
+    }
+    char *s = read_file(path);
+    ck_abort_msg("%s lacks \"%s\"; has:\n%.2000s", path, text, s);
+}
+
+static size_t count_containers(Runtime__V1__ContainerFilter *f)
+{
+    Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+    req.filter = f;
+    Runtime__V1__ListContainersResponse *r =
+        CALL_OK("ListContainers", req, Runtime__V1__ListContainersResponse, &runtime__v1__list_containers_response__descriptor);
+    size_t n = r->n_containers;
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return n;
+}
+
+/* ---- tests ---- */
+
+START_TEST(lifecycle_and_filters)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+
+    Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    sreq.pod_sandbox_id = p.id;
+    sreq.verbose = 1;
+    Runtime__V1__PodSandboxStatusResponse *ps = CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
+                                                        &runtime__v1__pod_sandbox_status_response__descriptor);
+    ck_assert_int_eq(ps->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+    ck_assert_str_eq(ps->status->metadata->name, p.name);
+    ck_assert_str_eq(ps->status->metadata->uid, p.uid);
+    ck_assert_msg(strlen(ps->status->network->ip) >= 7, "pod ip \"%s\"", ps->status->network->ip);
+    ck_assert_uint_eq(ps->status->n_labels, 1);
+    ck_assert_int_gt(ps->status->created_at, 0);
+    ck_assert_uint_eq(ps->n_info, 1);
+    protobuf_c_message_free_unpacked(&ps->base, NULL);
+    struct stat st;
+    ck_assert_msg(stat(p.logdir, &st) == 0 && S_ISDIR(st.st_mode), "log directory %s not created", p.logdir);
+
+    char *c = container(&p, "main", "echo started; exec sleep 300", 0, true);
+    Runtime__V1__ContainerStatusResponse *cs = status(c);
+    ck_assert_int_eq(cs->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    ck_assert_int_gt(cs->status->started_at, 0);
+    ck_assert_msg(strstr(cs->status->log_path, "main/0.log") != NULL, "log_path %s", cs->status->log_path);
+    ck_assert_msg(!strncmp(cs->status->image_id, "sha256:", 7), "image_id %s", cs->status->image_id);
+    ck_assert_str_eq(cs->status->image->image, need_env("CRISHIM_TEST_IMG_BUSYBOX"));
+    protobuf_c_message_free_unpacked(&cs->base, NULL);
+
+    /* filters: by sandbox, by id prefix, by state, by label */
+    Runtime__V1__ContainerFilter f = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    f.pod_sandbox_id = p.id;
+    ck_assert_uint_eq(count_containers(&f), 1);
+    char prefix[13];
+    snprintf(prefix, sizeof prefix, "%.12s", c);
+    Runtime__V1__ContainerFilter fi = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    fi.id = prefix;
+    ck_assert_uint_eq(count_containers(&fi), 1);
+    Runtime__V1__ContainerStateValue sv = RUNTIME__V1__CONTAINER_STATE_VALUE__INIT;
+    sv.state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
+    f.state = &sv;
+    ck_assert_uint_eq(count_containers(&f), 0);
+
+    Runtime__V1__PodSandboxFilter pf = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
+    Runtime__V1__PodSandboxFilter__LabelSelectorEntry sel = RUNTIME__V1__POD_SANDBOX_FILTER__LABEL_SELECTOR_ENTRY__INIT;
+    sel.key = "suite";
+    sel.value = "pods";
+    Runtime__V1__PodSandboxFilter__LabelSelectorEntry *sels[] = {&sel};
+    pf.label_selector = sels;
+    pf.n_label_selector = 1;
+    pf.id = prefix; /* not this pod's prefix: nothing */
+    Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    lreq.filter = &pf;
+    Runtime__V1__ListPodSandboxResponse *l =
+        CALL_OK("ListPodSandbox", lreq, Runtime__V1__ListPodSandboxResponse, &runtime__v1__list_pod_sandbox_response__descriptor);
+    ck_assert_uint_eq(l->n_items, 0);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    pf.id = p.id;
+    l = CALL_OK("ListPodSandbox", lreq, Runtime__V1__ListPodSandboxResponse, &runtime__v1__list_pod_sandbox_response__descriptor);
+    ck_assert_uint_eq(l->n_items, 1);
+    ck_assert_str_eq(l->items[0]->metadata->name, p.name);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+
+    /* StreamContainers: the same container, then EOF */
+    Runtime__V1__StreamContainersRequest sc = RUNTIME__V1__STREAM_CONTAINERS_REQUEST__INIT;
+    Runtime__V1__ContainerFilter sf = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    sf.pod_sandbox_id = p.id;
+    sc.filter = &sf;
+    ProtobufCMessage **msgs;
+    size_t n;
+    tc_result res;
+    tc_server_stream(client, RT("StreamContainers"), &sc.base, &runtime__v1__stream_containers_response__descriptor,
+                     &msgs, &n, 10000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(((Runtime__V1__StreamContainersResponse *)msgs[0])->n_containers, 1);
+    tc_free_messages(msgs, n);
+
+    /* stop (timeout honoured: sleep ignores nothing, TERM ends it) and idempotence */
+    Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+    stop.container_id = c;
+    stop.timeout = 5;
+    for (int i = 0; i < 2; i++)
+        protobuf_c_message_free_unpacked(call(RT("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, GRPC_STATUS_OK, NULL),
+            NULL);
+    cs = status(c);
+    ck_assert_int_eq(cs->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+    ck_assert_int_gt(cs->status->finished_at, 0);
+    protobuf_c_message_free_unpacked(&cs->base, NULL);
+    Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+    rm.container_id = c;
+    for (int i = 0; i < 2; i++)
+        protobuf_c_message_free_unpacked(call(RT("RemoveContainer"), &rm.base,
+                                              &runtime__v1__remove_container_response__descriptor, GRPC_STATUS_OK, NULL),
+                                         NULL);
+    Runtime__V1__ContainerStatusRequest gone = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+    gone.container_id = c;
+    call_drop(RT("ContainerStatus"), &gone.base, &runtime__v1__container_status_response__descriptor,
+         GRPC_STATUS_NOT_FOUND, NULL);
+    free(c);
+
+    char *pid = strdup(p.id);
+    pod_remove(&p);
+    /* stop and remove again: idempotent */
+    Runtime__V1__StopPodSandboxRequest s2 = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    s2.pod_sandbox_id = pid;
+    call_drop(RT("StopPodSandbox"), &s2.base, &runtime__v1__stop_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
+    Runtime__V1__RemovePodSandboxRequest r2 = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    r2.pod_sandbox_id = pid;
+    call_drop(RT("RemovePodSandbox"), &r2.base, &runtime__v1__remove_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
+    sreq.pod_sandbox_id = pid;
+    call_drop(RT("PodSandboxStatus"), &sreq.base, &runtime__v1__pod_sandbox_status_response__descriptor,
+         GRPC_STATUS_NOT_FOUND, NULL);
+    free(pid);
+}
+END_TEST
+
+START_TEST(containers_share_the_pod_network)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    char *server = container(&p, "server", "exec httpd -f -p 8080 -h /etc", 0, true);
+    char *clientc = container(&p, "client", "exec sleep 300", 0, true);
+    char *out = NULL;
+    for (int i = 0; i < 50; i++) {
+        Runtime__V1__ExecSyncResponse *r = exec_sync(clientc, "wget -qO- http://127.0.0.1:8080/passwd", 10, GRPC_STATUS_OK, NULL);
+        if (r->exit_code == 0)
+            out = bytes_dup(r->stdout);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        if (out)
+            break;
+        usleep(100000);
+    }
+    ck_assert_msg(out && strstr(out, "root:x:0:0") != NULL, "client could not reach server over localhost");
+    free(out);
+    /* the pod's hostname and DNS come from the sandbox config */
+    char *h = exec_out(clientc, "hostname");
+    ck_assert_msg(!strncmp(h, p.name, strlen(p.name)), "hostname %s", h);
+    free(h);
+    free(server);
+    free(clientc);
+    pod_remove(&p);
+}
+END_TEST
+
+START_TEST(host_network_pod)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__NODE);
+    pod_run(&p);
+    char *c = container(&p, "main", "exec sleep 300", 0, true);
+    char *h = exec_out(c, "hostname");
+    char host[256];
+    gethostname(host, sizeof host);
+    ck_assert_msg(!strncmp(h, host, strlen(host)), "hostname in host-network pod is %s, host is %s", h, host);
+    free(h);
+    Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    sreq.pod_sandbox_id = p.id;
+    Runtime__V1__PodSandboxStatusResponse *ps = CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
+                                                        &runtime__v1__pod_sandbox_status_response__descriptor);
+    ck_assert_int_eq(ps->status->linux->namespaces->options->network, RUNTIME__V1__NAMESPACE_MODE__NODE);
+    protobuf_c_message_free_unpacked(&ps->base, NULL);
+    free(c);
+    pod_remove(&p);
+}
+END_TEST
+
+START_TEST(exit_codes_and_oom)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    char *ok = container(&p, "ok", "exit 0", 0, true);
+    char *bad = container(&p, "bad", "echo failing >&2; exit 3", 0, true);
+    char *oom = container(&p, "oom", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}", 16 << 20, true);
+    Runtime__V1__ContainerStatusResponse *s = wait_exit(ok, 30);
+    ck_assert_int_eq(s->status->exit_code, 0);
+    ck_assert_str_eq(s->status->reason, "Completed");
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    s = wait_exit(bad, 30);
+    ck_assert_int_eq(s->status->exit_code, 3);
+    ck_assert_str_eq(s->status->reason, "Error");
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    s = wait_exit(oom, 60);
+    ck_assert_msg(!strcmp(s->status->reason, "OOMKilled"), "reason %s exit %d", s->status->reason, s->status->exit_code);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    free(ok);
+    free(bad);
+    free(oom);
+    pod_remove(&p);
+}
+END_TEST
+
+START_TEST(exec_sync_output_and_timeout)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    char *c = container(&p, "main", "exec sleep 300", 0, true);
+    Runtime__V1__ExecSyncResponse *r = exec_sync(c, "echo out; echo err >&2; exit 7", 10, GRPC_STATUS_OK, NULL);
+    ck_assert_int_eq(r->exit_code, 7);
+    ck_assert_uint_eq(r->stdout.len, 4);
+    ck_assert_mem_eq(r->stdout.data, "out\n", 4);
+    ck_assert_uint_eq(r->stderr.len, 4);
+    ck_assert_mem_eq(r->stderr.data, "err\n", 4);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+
+    /* several MiB, demultiplexed intact */
+    r = exec_sync(c, "head -c 5000000 /dev/zero | tr '\\0' a; echo -n end >&2", 30, GRPC_STATUS_OK, NULL);
+    ck_assert_uint_eq(r->stdout.len, 5000000);
+    ck_assert_int_eq(r->stdout.data[4999999], 'a');
+    ck_assert_uint_eq(r->stderr.len, 3);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+
+    /* the timeout ends the call and kills the command */
+    tc_result res;
+    double t0 = tc_now_ms();
+    exec_sync(c, "sleep 77", 1, GRPC_STATUS_DEADLINE_EXCEEDED, &res);
+    ck_assert_msg(tc_now_ms() - t0 < 5000, "timeout took %.0f ms", tc_now_ms() - t0);
+    usleep(300000);
+    char *ps = exec_out(c, "ps -o args | grep -c '^sleep 77' || true");
+    ck_assert_msg(atoi(ps) == 0, "sleep 77 still running: %s", ps);
+    free(ps);
+    free(c);
+    pod_remove(&p);
+}
+END_TEST
+
+START_TEST(cri_log_file_partial_lines_and_reopen)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    char *c = container(&p, "logger",
+                        "echo first; echo to-stderr >&2; head -c 20000 /dev/zero | tr '\\0' x; echo; "
+                        "while [ ! -f /tmp/go ]; do sleep 0.1; done; echo after-reopen; exec sleep 300",
+                        0, true);
+    char path[512];
+    snprintf(path, sizeof path, "%s/logger/0.log", p.logdir);
+    wait_for_file_text(path, "stdout F first\n", 10);
+    wait_for_file_text(path, "stderr F to-stderr\n", 10);
+    char *text = read_file(path);
+    /* the 20000-byte line arrives in partial pieces (P) and ends with F */
+    ck_assert_msg(strstr(text, " stdout P xxxx") != NULL, "no partial line in:\n%.300s", text);
+    size_t xs = 0;
+    for (char *q = text; *q; q++)
+        xs += *q == 'x';
+    ck_assert_uint_eq(xs, 20000);
+    free(text);
+
+    /* rotate like kubelet: rename, ReopenContainerLog, new lines go to the new file */
+    char rotated[600];
+    snprintf(rotated, sizeof rotated, "%s.1", path);
+    ck_assert_int_eq(rename(path, rotated), 0);
+    Runtime__V1__ReopenContainerLogRequest rq = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
+    rq.container_id = c;
+    call_drop(RT("ReopenContainerLog"), &rq.base, &runtime__v1__reopen_container_log_response__descriptor, GRPC_STATUS_OK, NULL);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    free(exec_out(c, "touch /tmp/go"));
+    wait_for_file_text(path, "stdout F after-reopen\n", 10);
+    text = read_file(rotated);
+    ck_assert_ptr_null(strstr(text, "after-reopen"));
+    free(text);
+    free(c);
+    pod_remove(&p);
+}
+END_TEST
+
+START_TEST(sigkill_restart_recovers_everything)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    char *c = container(&p, "ticker", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done", 0, true);
+    char *created = container(&p, "idle", "exec sleep 300", 0, false);
+    char path[512];
+    snprintf(path, sizeof path, "%s/ticker/0.log", p.logdir);
+    wait_for_file_text(path, "tick-3\n", 10);
+
+    kill(daemon_pid, SIGKILL);
+    waitpid(daemon_pid, NULL, 0);
+    daemon_pid = -1;
+    tc_close(client);
+    client = NULL;
+    sleep(2); /* the container keeps writing while crishim is down */
+    start_daemon();
+
+    Runtime__V1__ContainerStatusResponse *s = status(c);
+    ck_assert_int_eq(s->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    s = status(created);
+    ck_assert_int_eq(s->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    sreq.pod_sandbox_id = p.id;
+    Runtime__V1__PodSandboxStatusResponse *ps = CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
+                                                        &runtime__v1__pod_sandbox_status_response__descriptor);
+    ck_assert_int_eq(ps->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+    ck_assert_str_eq(ps->status->metadata->name, p.name);
+    protobuf_c_message_free_unpacked(&ps->base, NULL);
+
+    /* lines from the outage arrive, none twice, in order */
+    wait_for_file_text(path, "tick-20\n", 15);
+    char *text = read_file(path);
+    int last = -1;
+    for (char *q = strstr(text, "tick-"); q; q = strstr(q + 1, "tick-")) {
+        int v = atoi(q + 5);
+        ck_assert_msg(v == last + 1, "after tick-%d comes tick-%d", last, v);
+        last = v;
+    }
+    free(text);
+    free(c);
+    free(created);
+    pod_remove(&p);
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+    tc_result res;
+    Runtime__V1__RunPodSandboxRequest run = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
+         &res);
+    ck_assert_msg(strstr(res.details, "config") != NULL, "%s", res.details);
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    p.md.name = "";
+    run.config = &p.cfg;
+    call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
+         &res);
+    ck_assert_msg(strstr(res.details, "config.metadata.name") != NULL, "%s", res.details);
+    p.md.name = p.name;
+    run.runtime_handler = "kata";
+    call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
+         &res);
+    ck_assert_msg(strstr(res.details, "kata") != NULL, "%s", res.details);
+
+    /* unknown sandbox */
+    Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+    Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+    md.name = "x";
+    Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+    img.image = (char *)need_env("CRISHIM_TEST_IMG_BUSYBOX");
+    Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+    cfg.metadata = &md;
+    cfg.image = &img;
+    cr.config = &cfg;
+    cr.pod_sandbox_id = "0000000000000000dead";
+    call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor, GRPC_STATUS_NOT_FOUND,
+         &res);
+    /* log path escaping the pod's directory */
+    cfg.log_path = "../../etc/evil.log";
+    call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor,
+         GRPC_STATUS_INVALID_ARGUMENT, &res);
+    cfg.log_path = "";
+
+    /* a container in a stopped sandbox */
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    Runtime__V1__StopPodSandboxRequest s = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    s.pod_sandbox_id = p.id;
+    call_drop(RT("StopPodSandbox"), &s.base, &runtime__v1__stop_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
+    cr.pod_sandbox_id = p.id;
+    call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor,
+         GRPC_STATUS_FAILED_PRECONDITION, &res);
+    ck_assert_msg(strstr(res.details, "not ready") != NULL, "%s", res.details);
+    pod_remove(&p);
+
+    /* unknown container ids */
+    Runtime__V1__ContainerStatusRequest st = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+    st.container_id = "nope";
+    call_drop(RT("ContainerStatus"), &st.base, &runtime__v1__container_status_response__descriptor, GRPC_STATUS_NOT_FOUND,
+         NULL);
+    Runtime__V1__StartContainerRequest sc = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+    sc.container_id = "nope";
+    call_drop(RT("StartContainer"), &sc.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_NOT_FOUND, NULL);
+    char *cmd[] = {"true"};
+    Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+    ex.container_id = "nope";
+    ex.cmd = cmd;
+    ex.n_cmd = 1;
+    call_drop(RT("ExecSync"), &ex.base, &runtime__v1__exec_sync_response__descriptor, GRPC_STATUS_NOT_FOUND, NULL);
+    ex.n_cmd = 0;
+    call_drop(RT("ExecSync"), &ex.base, &runtime__v1__exec_sync_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT, NULL);
+}
+END_TEST
+
+int main(void)
+{
+    need_env("CRISHIM_TEST_IMG_BUSYBOX");
+    Suite *s = suite_create("pods");
+    TCase *tc = tcase_create("docker");
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, setup, stop_daemon);
+    tcase_add_test(tc, lifecycle_and_filters);
+    tcase_add_test(tc, containers_share_the_pod_network);
+    tcase_add_test(tc, host_network_pod);
+    tcase_add_test(tc, exit_codes_and_oom);
+    tcase_add_test(tc, exec_sync_output_and_timeout);
+    tcase_add_test(tc, cri_log_file_partial_lines_and_reopen);
+    tcase_add_test(tc, sigkill_restart_recovers_everything);
+    tcase_add_test(tc, bad_input);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
