@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const cap_names[] = {
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -20,6 +21,14 @@ static const char *const cap_names[] = {
 const char *cs_hostcaps_name(unsigned bit)
 {
     return bit < NCAPS ? cap_names[bit] : NULL;
+}
+
+int cs_hostcaps_bit(const char *name)
+{
+    for (unsigned bit = 0; bit < NCAPS; bit++)
+        if (!strcasecmp(name, cap_names[bit]) || !strcasecmp(name, cap_names[bit] + 4))
+            return (int)bit;
+    return -1;
 }
 
 static uint64_t status_mask(const char *field)
@@ -45,9 +54,9 @@ uint64_t cs_hostcaps_bounding_mask(void)
     return status_mask("CapBnd");
 }
 
-size_t cs_hostcaps_bounding(const char **names, size_t max)
+size_t cs_hostcaps_bounding(const char **names, size_t max, uint64_t exclude)
 {
-    uint64_t mask = cs_hostcaps_bounding_mask();
+    uint64_t mask = cs_hostcaps_bounding_mask() & ~exclude;
     size_t k = 0;
     for (unsigned bit = 0; bit < NCAPS && k < max; bit++)
         if (mask & ((uint64_t)1 << bit))

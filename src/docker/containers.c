@@ -123,8 +123,8 @@ static void put_labels(cs_jw *w, const cs_container_config *c, const sandbox_inf
     cs_jw_obj_end(w);
 }
 
-static char *create_body(const cs_container_config *c, const sandbox_info *sb, const char *image_id,
-                         const char *log_path, cs_arena *a)
+static char *create_body(docker_backend *d, const cs_container_config *c, const sandbox_info *sb,
+                         const char *image_id, const char *log_path, cs_arena *a)
 {
     cs_jw w;
     cs_jw_init(&w);
@@ -186,7 +186,7 @@ static char *create_body(const cs_container_config *c, const sandbox_info *sb, c
             cs_jw_kv_int(&w, "OomScoreAdj", adj);
         }
     }
-    docker_write_security(&w, &c->security);
+    docker_write_security(&w, &c->security, atomic_load(&d->unknown_caps));
     cs_jw_obj_end(&w);
     cs_jw_obj_end(&w);
     char *s = cs_arena_strdup(a, cs_jw_str_view(&w));
@@ -227,11 +227,24 @@ int docker_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container
     if (cfg->log_path && *cfg->log_path && sb.log_directory && *sb.log_directory)
         log_path = cs_arena_printf(a, "%s/%s", sb.log_directory, cfg->log_path);
     const char *name = container_name(cfg, a, d, ctx, sb.id);
-    char *body = create_body(cfg, &sb, img->id, log_path, a);
     docker_response resp;
     char *path = cs_arena_printf(a, "/containers/create?name=%s", cs_url_query_escape(name, a));
-    if (docker_request(d->http, ctx, "POST", path, body, strlen(body), NULL, &resp, err) != 0)
-        return cs_error_wrap(err, "create container %s", name);
+    for (;;) {
+        char *body = create_body(d, cfg, &sb, img->id, log_path, a);
+        if (docker_request(d->http, ctx, "POST", path, body, strlen(body), NULL, &resp, err) != 0)
+            return cs_error_wrap(err, "create container %s", name);
+        /* An engine older than the host's kernel refuses capabilities it has
+         * no name for: learn them once, and ask again without. */
+        if (resp.status >= 400 && resp.status != 409) {
+            cs_error refused;
+            docker_error_from_response(&resp, &refused);
+            if (docker_note_unknown_cap(d, refused.msg)) {
+                docker_response_clear(&resp);
+                continue;
+            }
+        }
+        break;
+    }
     if (resp.status == 409) {
         docker_response_clear(&resp);
         return cs_error_set(err, CS_ERR_EXISTS, "container %s already exists", name);

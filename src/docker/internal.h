@@ -2,6 +2,8 @@
 #ifndef CS_DOCKER_INTERNAL_H
 #define CS_DOCKER_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "backend/backend.h"
 #include "docker/http.h"
 #include "util/json.h"
@@ -14,6 +16,9 @@ typedef struct docker_backend {
     char *pause_image;  /* the sandbox image */
     char *pause_binary; /* imported as pause_image when it is missing */
     docker_logs *logs;  /* CRI log writers, one per running container */
+    /* Host capabilities this engine doesn't know (Docker 20.10 predates
+     * CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE): left out of expansions. */
+    _Atomic uint64_t unknown_caps;
 } docker_backend;
 
 static inline docker_backend *docker_of(cs_backend *b)
@@ -31,7 +36,10 @@ void docker_json_release(docker_response *resp, cs_json *json);
 char *docker_user_string(const cs_security *s, cs_arena *a);
 /* CapAdd, CapDrop, SecurityOpt, ReadonlyRootfs, MaskedPaths, ReadonlyPaths,
  * GroupAdd members of an open HostConfig object. */
-void docker_write_security(cs_jw *w, const cs_security *s);
+void docker_write_security(cs_jw *w, const cs_security *s, uint64_t unknown_caps);
+/* Remembers a capability the engine refused by name ("unknown capability:
+ * \"CAP_X\""); true when it is newly learned, so the caller may retry. */
+bool docker_note_unknown_cap(docker_backend *d, const char *msg);
 
 /* containers.c: CpuPeriod … CpusetMems members of an open object */
 void docker_put_resources(cs_jw *w, const cs_resources *r);

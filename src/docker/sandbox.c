@@ -132,7 +132,7 @@ static char *create_body(docker_backend *d, const cs_sandbox_config *c, cs_arena
     cs_security sec = c->security;
     sec.privileged = false;
     sec.cap_add.n = 0;
-    docker_write_security(&w, &sec);
+    docker_write_security(&w, &sec, atomic_load(&d->unknown_caps));
     cs_jw_obj_end(&w);
     cs_jw_obj_end(&w);
     char *s = cs_arena_strdup(a, cs_jw_str_view(&w));

@@ -3,7 +3,9 @@
  * host's bounding set rather than passed as Docker's Privileged, which makes
  * runc fail where root lacks capabilities (see backend/hostcaps.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backend/hostcaps.h"
 #include "docker/internal.h"
@@ -52,14 +54,14 @@ static void put_strs(cs_jw *w, const char *key, const cs_strs *s)
     cs_jw_arr_end(w);
 }
 
-void docker_write_security(cs_jw *w, const cs_security *s)
+void docker_write_security(cs_jw *w, const cs_security *s, uint64_t unknown_caps)
 {
     bool all = s->privileged || has_all(&s->cap_add);
     cs_jw_key(w, "CapAdd");
     cs_jw_arr_begin(w);
     if (all) {
         const char *names[MAX_CAPS];
-        size_t n = cs_hostcaps_bounding(names, MAX_CAPS);
+        size_t n = cs_hostcaps_bounding(names, MAX_CAPS, unknown_caps);
         for (size_t i = 0; i < n; i++)
             cs_jw_string(w, names[i]);
     } else {
@@ -116,4 +118,23 @@ void docker_write_security(cs_jw *w, const cs_security *s)
         }
         cs_jw_arr_end(w);
     }
+}
+
+bool docker_note_unknown_cap(docker_backend *d, const char *msg)
+{
+    const char *p = msg ? strstr(msg, "unknown capability: \"") : NULL;
+    if (!p)
+        return false;
+    p += strlen("unknown capability: \"");
+    char name[64];
+    size_t n = strcspn(p, "\"");
+    if (n == 0 || n >= sizeof name)
+        return false;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    int bit = cs_hostcaps_bit(name);
+    if (bit < 0 || (atomic_load(&d->unknown_caps) & ((uint64_t)1 << bit)))
+        return false;
+    atomic_fetch_or(&d->unknown_caps, (uint64_t)1 << bit);
+    return true;
 }

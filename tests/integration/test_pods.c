@@ -614,6 +614,70 @@ START_TEST(sigkill_restart_recovers_everything)
 }
 END_TEST
 
+/* Privileged and CAP ALL become the host's bounding set, which runc can
+ * grant even where root lacks some capabilities. */
+START_TEST(privileged_and_capabilities)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+    Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+    img.image = (char *)need_env("CRISHIM_TEST_IMG_BUSYBOX");
+    char *cmd[] = {"sleep", "300"};
+    Runtime__V1__LinuxContainerSecurityContext sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    Runtime__V1__Capability caps = RUNTIME__V1__CAPABILITY__INIT;
+    Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+    lc.security_context = &sc;
+    Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+    cfg.metadata = &md;
+    cfg.image = &img;
+    cfg.command = cmd;
+    cfg.n_command = 2;
+    cfg.linux = &lc;
+    Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+    req.pod_sandbox_id = p.id;
+    req.config = &cfg;
+
+    const char *names[] = {"privileged", "all-caps", "dropped"};
+    char *add_all[] = {"ALL"};
+    char *drop[] = {"NET_RAW", "CAP_CHOWN"};
+    for (int k = 0; k < 3; k++) {
+        md.name = (char *)names[k];
+        sc.privileged = k == 0;
+        caps.add_capabilities = k == 1 ? add_all : NULL;
+        caps.n_add_capabilities = k == 1 ? 1 : 0;
+        caps.drop_capabilities = k == 2 ? drop : NULL;
+        caps.n_drop_capabilities = k == 2 ? 2 : 0;
+        sc.capabilities = &caps;
+        Runtime__V1__CreateContainerResponse *r = CALL_OK("CreateContainer", req, Runtime__V1__CreateContainerResponse,
+                                                          &runtime__v1__create_container_response__descriptor);
+        Runtime__V1__StartContainerRequest st = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+        st.container_id = r->container_id;
+        call_drop(RT("StartContainer"), &st.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK,
+                  NULL);
+        char *eff = exec_out(r->container_id, "grep CapEff /proc/self/status | cut -f2");
+        unsigned long long mask = strtoull(eff, NULL, 16);
+        free(eff);
+        FILE *f = fopen("/proc/self/status", "r");
+        char line[256];
+        unsigned long long host = 0;
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "CapBnd:", 7))
+                host = strtoull(line + 7, NULL, 16);
+        fclose(f);
+        /* every capability Docker 20.10 can name (up to CAP_AUDIT_READ) */
+        unsigned long long known = host & ((1ull << 38) - 1);
+        if (k < 2)
+            ck_assert_msg((mask & known) == known, "%s: CapEff %llx, host bounding set %llx", names[k], mask, host);
+        else
+            ck_assert_msg(!(mask & (1ull << 13)) && !(mask & 1ull), "%s: NET_RAW/CHOWN still in %llx", names[k], mask);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    pod_remove(&p);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
     tc_result res;
@@ -698,6 +762,7 @@ int main(void)
     tcase_add_test(tc, exec_sync_output_and_timeout);
     tcase_add_test(tc, cri_log_file_partial_lines_and_reopen);
     tcase_add_test(tc, sigkill_restart_recovers_everything);
+    tcase_add_test(tc, privileged_and_capabilities);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
