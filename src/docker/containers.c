@@ -43,15 +43,6 @@ static int sandbox_lookup(docker_backend *d, const cs_ctx *ctx, const char *id, 
     return 0;
 }
 
-static void put_strs(cs_jw *w, const char *key, const cs_strs *s)
-{
-    cs_jw_key(w, key);
-    cs_jw_arr_begin(w);
-    for (size_t i = 0; i < s->n; i++)
-        cs_jw_string(w, s->items[i]);
-    cs_jw_arr_end(w);
-}
-
 static void put_binds(cs_jw *w, const cs_container_config *c, cs_arena *a)
 {
     cs_jw_key(w, "Binds");
@@ -131,9 +122,9 @@ static char *create_body(docker_backend *d, const cs_container_config *c, const 
     cs_jw_obj_begin(&w);
     cs_jw_kv_str(&w, "Image", image_id);
     if (c->command.n)
-        put_strs(&w, "Entrypoint", &c->command);
+        docker_put_strs(&w, "Entrypoint", &c->command);
     if (c->args.n)
-        put_strs(&w, "Cmd", &c->args);
+        docker_put_strs(&w, "Cmd", &c->args);
     cs_jw_key(&w, "Env");
     cs_jw_arr_begin(&w);
     for (size_t i = 0; i < c->envs.n; i++)

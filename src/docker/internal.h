@@ -33,6 +33,8 @@ int docker_get_json(docker_backend *d, const cs_ctx *ctx, const char *path, dock
 void docker_json_release(docker_response *resp, cs_json *json);
 
 /* security.c */
+/* "key": ["a", "b"] in an open object. */
+void docker_put_strs(cs_jw *w, const char *key, const cs_strs *s);
 char *docker_user_string(const cs_security *s, cs_arena *a);
 /* CapAdd, CapDrop, SecurityOpt, ReadonlyRootfs, MaskedPaths, ReadonlyPaths,
  * GroupAdd members of an open HostConfig object. */

@@ -25,15 +25,6 @@ static const char *proto_name(int p)
     return p >= 0 && p <= 2 ? proto_names[p] : "tcp";
 }
 
-static void put_strs(cs_jw *w, const char *key, const cs_strs *s)
-{
-    cs_jw_key(w, key);
-    cs_jw_arr_begin(w);
-    for (size_t i = 0; i < s->n; i++)
-        cs_jw_string(w, s->items[i]);
-    cs_jw_arr_end(w);
-}
-
 static void put_ports(cs_jw *w, const cs_sandbox_config *c, bool host_net)
 {
     char key[32];
@@ -121,9 +112,9 @@ static char *create_body(docker_backend *d, const cs_sandbox_config *c, cs_arena
         cs_jw_obj_end(&w);
     }
     if (!host_net) {
-        put_strs(&w, "Dns", &c->dns_servers);
-        put_strs(&w, "DnsSearch", &c->dns_searches);
-        put_strs(&w, "DnsOptions", &c->dns_options);
+        docker_put_strs(&w, "Dns", &c->dns_servers);
+        docker_put_strs(&w, "DnsSearch", &c->dns_searches);
+        docker_put_strs(&w, "DnsOptions", &c->dns_options);
     }
     if (cs_hostcaps_can_lower_oom())
         cs_jw_kv_int(&w, "OomScoreAdj", SANDBOX_OOM_SCORE_ADJ);

@@ -23,6 +23,15 @@ char *docker_user_string(const cs_security *s, cs_arena *a)
     return NULL;
 }
 
+void docker_put_strs(cs_jw *w, const char *key, const cs_strs *s)
+{
+    cs_jw_key(w, key);
+    cs_jw_arr_begin(w);
+    for (size_t i = 0; i < s->n; i++)
+        cs_jw_string(w, s->items[i]);
+    cs_jw_arr_end(w);
+}
+
 static bool has_all(const cs_strs *caps)
 {
     for (size_t i = 0; i < caps->n; i++)
@@ -43,15 +52,6 @@ static void put_cap(cs_jw *w, const char *cap)
         if (*p >= 'a' && *p <= 'z')
             *p = (char)(*p - 'a' + 'A');
     cs_jw_string(w, buf);
-}
-
-static void put_strs(cs_jw *w, const char *key, const cs_strs *s)
-{
-    cs_jw_key(w, key);
-    cs_jw_arr_begin(w);
-    for (size_t i = 0; i < s->n; i++)
-        cs_jw_string(w, s->items[i]);
-    cs_jw_arr_end(w);
 }
 
 void docker_write_security(cs_jw *w, const cs_security *s, uint64_t unknown_caps)
@@ -100,13 +100,13 @@ void docker_write_security(cs_jw *w, const cs_security *s, uint64_t unknown_caps
      * Docker's defaults apply when the client sent none. */
     if (s->privileged) {
         cs_strs none = {0};
-        put_strs(w, "MaskedPaths", &none);
-        put_strs(w, "ReadonlyPaths", &none);
+        docker_put_strs(w, "MaskedPaths", &none);
+        docker_put_strs(w, "ReadonlyPaths", &none);
     } else {
         if (s->has_masked_paths)
-            put_strs(w, "MaskedPaths", &s->masked_paths);
+            docker_put_strs(w, "MaskedPaths", &s->masked_paths);
         if (s->has_readonly_paths)
-            put_strs(w, "ReadonlyPaths", &s->readonly_paths);
+            docker_put_strs(w, "ReadonlyPaths", &s->readonly_paths);
     }
     if (s->n_supplemental_groups) {
         cs_jw_key(w, "GroupAdd");

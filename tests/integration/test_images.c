@@ -14,41 +14,18 @@
 
 #define IMG(m) "/runtime.v1.ImageService/" m
 
-static char sock_path[256], log_path[256];
-static pid_t daemon_pid = -1;
-static tc_client *client;
-
-static const char *need_env(const char *key)
-{
-    const char *v = tc_env(key);
-    if (!v) {
-        fprintf(stderr, "test_images: %s not set; run through ctest (scripts/test-env.sh)\n", key);
-        exit(77);
-    }
-    return v;
-}
+static tc_daemon crishim;
+#define client (crishim.client)
+#define need_env tc_need_env
 
 static void start_daemon(void)
 {
-    const char *dir = need_env("CRISHIM_TEST_DIR");
-    snprintf(sock_path, sizeof sock_path, "%s/crishim-images-test.sock", dir);
-    snprintf(log_path, sizeof log_path, "%s/crishim-images-test.log", dir);
-    char host[512];
-    snprintf(host, sizeof host, "--docker-host=%s", need_env("CRISHIM_TEST_DOCKER_HOST"));
-    daemon_pid =
-        tc_daemon_start(need_env("CRISHIM_BIN"), sock_path, log_path, "--backend=docker", host, "--log-level=debug", NULL);
-    ck_assert_msg(daemon_pid > 0, "crishim did not start; see %s", log_path);
-    char target[300];
-    snprintf(target, sizeof target, "unix:%s", sock_path);
-    client = tc_connect(target);
+    tc_daemon_up(&crishim, "images", NULL);
 }
 
 static void stop_daemon(void)
 {
-    tc_close(client);
-    client = NULL;
-    int st = tc_daemon_stop(daemon_pid, SIGTERM, 20000);
-    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "crishim exit status %d; see %s", st, log_path);
+    tc_daemon_down(&crishim);
 }
 
 /* ---- calls ---- */

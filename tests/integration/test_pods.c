@@ -16,46 +16,22 @@
 
 #define RT(m) "/runtime.v1.RuntimeService/" m
 
-static char sock_path[256], log_path[256], pod_logs[256];
-static pid_t daemon_pid = -1;
-static tc_client *client;
+static tc_daemon crishim;
+#define client (crishim.client)
+#define daemon_pid (crishim.pid)
+#define need_env tc_need_env
+static char pod_logs[256];
 static int pod_seq;
-
-static const char *need_env(const char *key)
-{
-    const char *v = tc_env(key);
-    if (!v) {
-        fprintf(stderr, "test_pods: %s not set; run through ctest\n", key);
-        exit(77);
-    }
-    return v;
-}
 
 static void start_daemon(void)
 {
-    const char *dir = need_env("CRISHIM_TEST_DIR");
-    snprintf(sock_path, sizeof sock_path, "%s/crishim-pods-test.sock", dir);
-    snprintf(log_path, sizeof log_path, "%s/crishim-pods-test.log", dir);
-    snprintf(pod_logs, sizeof pod_logs, "%s/pod-logs", dir);
-    char host[512];
-    snprintf(host, sizeof host, "--docker-host=%s", need_env("CRISHIM_TEST_DOCKER_HOST"));
-    daemon_pid =
-        tc_daemon_start(need_env("CRISHIM_BIN"), sock_path, log_path, "--backend=docker", host, "--log-level=debug", NULL);
-    ck_assert_msg(daemon_pid > 0, "crishim did not start; see %s", log_path);
-    char target[300];
-    snprintf(target, sizeof target, "unix:%s", sock_path);
-    client = tc_connect(target);
+    tc_daemon_up(&crishim, "pods", NULL);
+    snprintf(pod_logs, sizeof pod_logs, "%s/pod-logs", need_env("CRISHIM_TEST_DIR"));
 }
 
 static void stop_daemon(void)
 {
-    tc_close(client);
-    client = NULL;
-    if (daemon_pid > 0) {
-        int st = tc_daemon_stop(daemon_pid, SIGTERM, 20000);
-        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "crishim exit %d; see %s", st, log_path);
-    }
-    daemon_pid = -1;
+    tc_daemon_down(&crishim);
 }
 
 static void setup(void)

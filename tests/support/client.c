@@ -1,6 +1,8 @@
 /* Test support: synchronous grpc core client and daemon helpers; see client.h. */
 #include "client.h"
 
+#include <check.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grpc/byte_buffer.h>
@@ -419,4 +421,44 @@ int tc_daemon_stop(pid_t pid, int sig, int timeout_ms)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     return -1;
+}
+
+/* ---- a crishim for one suite ---- */
+
+const char *tc_need_env(const char *key)
+{
+    const char *v = tc_env(key);
+    if (!v) {
+        fprintf(stderr, "%s not set: run the suite through ctest (scripts/test-env.sh makes the environment)\n", key);
+        exit(77);
+    }
+    return v;
+}
+
+void tc_daemon_up(tc_daemon *d, const char *suite, const char *extra_flag)
+{
+    const char *dir = tc_need_env("CRISHIM_TEST_DIR");
+    snprintf(d->sock, sizeof d->sock, "%s/crishim-%s.sock", dir, suite);
+    snprintf(d->log, sizeof d->log, "%s/crishim-%s.log", dir, suite);
+    char host[512];
+    snprintf(host, sizeof host, "--docker-host=%s", tc_need_env("CRISHIM_TEST_DOCKER_HOST"));
+    d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, "--backend=docker", host,
+                             "--log-level=debug", extra_flag, NULL);
+    ck_assert_msg(d->pid > 0, "crishim did not start; see %s", d->log);
+    char target[300];
+    snprintf(target, sizeof target, "unix:%s", d->sock);
+    d->client = tc_connect(target);
+}
+
+void tc_daemon_down(tc_daemon *d)
+{
+    if (d->client)
+        tc_close(d->client);
+    d->client = NULL;
+    if (d->pid > 0) {
+        int st = tc_daemon_stop(d->pid, SIGTERM, 20000);
+        d->pid = -1;
+        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "crishim did not exit 0 on SIGTERM (status %d); see %s", st, d->log);
+    }
 }

@@ -63,3 +63,23 @@ int tc_daemon_stop(pid_t pid, int sig, int timeout_ms);
 double tc_now_ms(void);
 
 #endif
+
+/* ---- a crishim for one suite ---- */
+
+/* A key of the test environment; a suite run outside ctest (no environment)
+ * exits 77, which ctest reports as skipped. */
+const char *tc_need_env(const char *key);
+
+typedef struct tc_daemon {
+    pid_t pid;
+    tc_client *client;
+    char sock[256];
+    char log[256];
+} tc_daemon;
+
+/* Starts crishim on the test dockerd (socket and log in $CRISHIM_TEST_DIR,
+ * named after `suite`) with --log-level=debug and the extra flags, and
+ * connects a client. Fails the current Check test when it can't. */
+void tc_daemon_up(tc_daemon *d, const char *suite, const char *extra_flag);
+/* SIGTERM; the daemon must exit 0 (so no leak under ASan). */
+void tc_daemon_down(tc_daemon *d);
