@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/cgroups.h"
 #include "util/arena.h"
 #include "util/ctx.h"
 #include "util/error.h"
@@ -252,6 +253,15 @@ typedef struct cs_exec_result {
     size_t out_len, err_len;
 } cs_exec_result;
 
+/* Usage of one container: its identity and what its cgroups say. */
+typedef struct cs_container_stats {
+    const cs_container *container; /* id, sandbox, name, attempt, labels */
+    bool running;
+    cs_cgroup_stats cg;
+    bool has_nano_cores; /* the CPU rate since the previous sample */
+    uint64_t nano_cores;
+} cs_container_stats;
+
 typedef struct cs_backend_ops {
     const char *name; /* "docker", "containerd" */
     void (*destroy)(cs_backend *b);
@@ -301,8 +311,15 @@ typedef struct cs_backend_ops {
     int (*container_exec_sync)(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
                                cs_arena *a, cs_exec_result *out, cs_error *err);
 
-    /* Events and telemetry join this table with the issues that build them
-     * (streaming, stats); until then the CRI handlers answer UNIMPLEMENTED. */
+    /* telemetry: read from cgroupfs, not from engine stats calls */
+    int (*container_stats)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_container_stats **out,
+                           cs_error *err);
+    int (*container_stats_list)(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
+                                cs_container_stats ***out, size_t *n, cs_error *err);
+
+    /* Events join this table with the streaming issue; pod-level stats and
+     * metrics with the stats issue. Until then their CRI handlers answer
+     * UNIMPLEMENTED, so a kubelet falls back. */
 } cs_backend_ops;
 
 struct cs_backend {

@@ -65,6 +65,10 @@ int cri_update_container_resources(cs_call *call, const ProtobufCMessage *req, P
 int cri_reopen_container_log(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_exec_sync(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 
+/* stats.c */
+int cri_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_list_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+
 /* diagnostics.c */
 int cri_diag_echo(cs_call *call, cs_error *err);
 

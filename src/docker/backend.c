@@ -11,6 +11,8 @@ static void docker_destroy(cs_backend *b)
 {
     docker_backend *d = docker_of(b);
     docker_logs_free(d->logs); /* before the client its threads use */
+    docker_samples_free(d);
+    pthread_mutex_destroy(&d->samples_mu);
     docker_client_free(d->http);
     free(d->pause_image);
     free(d->pause_binary);
@@ -42,6 +44,8 @@ static const cs_backend_ops docker_ops = {
     .container_update = docker_container_update,
     .container_reopen_log = docker_container_reopen_log,
     .container_exec_sync = docker_exec_sync,
+    .container_stats = docker_container_stats,
+    .container_stats_list = docker_container_stats_list,
 };
 
 int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *err)
@@ -54,6 +58,7 @@ int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *e
     }
     d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
     d->pause_binary = cs_xstrdup(opts->pause_binary);
+    pthread_mutex_init(&d->samples_mu, NULL);
     d->logs = docker_logs_new(d);
     docker_logs_resume_all(d->logs);
     *out = &d->base;

@@ -2,6 +2,7 @@
 #ifndef CS_DOCKER_INTERNAL_H
 #define CS_DOCKER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "backend/backend.h"
@@ -19,6 +20,9 @@ typedef struct docker_backend {
     /* Host capabilities this engine doesn't know (Docker 20.10 predates
      * CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE): left out of expansions. */
     _Atomic uint64_t unknown_caps;
+    /* The previous CPU sample per container, for CPU rates (stats.c). */
+    pthread_mutex_t samples_mu;
+    struct docker_sample *samples;
 } docker_backend;
 
 static inline docker_backend *docker_of(cs_backend *b)
@@ -74,6 +78,13 @@ int docker_container_reopen_log(cs_backend *b, const cs_ctx *ctx, const char *id
 /* Stops (force-removes) every crishim container of a sandbox. */
 int docker_sandbox_containers(docker_backend *d, const cs_ctx *ctx, const char *sandbox_id, bool remove,
                               cs_error *err);
+
+/* stats.c */
+void docker_samples_free(docker_backend *d);
+int docker_container_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_container_stats **out,
+                           cs_error *err);
+int docker_container_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
+                                 cs_container_stats ***out, size_t *n, cs_error *err);
 
 /* exec.c */
 int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,

@@ -108,6 +108,8 @@ static const struct {
     {RT("UpdateContainerResources"), GRPC_STATUS_INVALID_ARGUMENT},
     {RT("ReopenContainerLog"), GRPC_STATUS_INVALID_ARGUMENT},
     {RT("ExecSync"), GRPC_STATUS_INVALID_ARGUMENT},
+    {RT("ContainerStats"), GRPC_STATUS_INVALID_ARGUMENT},
+    {RT("ListContainerStats"), GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ListImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/StreamImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ImageStatus", GRPC_STATUS_INVALID_ARGUMENT},

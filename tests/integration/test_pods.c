@@ -654,6 +654,43 @@ START_TEST(privileged_and_capabilities)
 }
 END_TEST
 
+/* Stats from cgroups: a busy container shows CPU time, a CPU rate on the
+ * second sample, and memory. */
+START_TEST(container_stats_from_cgroups)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    char *c = container(&p, "busy", "x=$(head -c 3000000 /dev/zero | tr '\\0' a); while true; do :; done", 0, true);
+    usleep(500000);
+    Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
+    req.container_id = c;
+    Runtime__V1__ContainerStatsResponse *r =
+        CALL_OK("ContainerStats", req, Runtime__V1__ContainerStatsResponse, &runtime__v1__container_stats_response__descriptor);
+    ck_assert_ptr_nonnull(r->stats->cpu);
+    ck_assert_uint_gt(r->stats->cpu->usage_core_nano_seconds->value, 0);
+    ck_assert_ptr_nonnull(r->stats->memory);
+    ck_assert_uint_gt(r->stats->memory->working_set_bytes->value, 0);
+    ck_assert_str_eq(r->stats->attributes->metadata->name, "busy");
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    usleep(500000);
+    Runtime__V1__ListContainerStatsRequest lreq = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+    Runtime__V1__ContainerStatsFilter f = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+    f.pod_sandbox_id = p.id;
+    lreq.filter = &f;
+    Runtime__V1__ListContainerStatsResponse *l = CALL_OK("ListContainerStats", lreq, Runtime__V1__ListContainerStatsResponse,
+                                                         &runtime__v1__list_container_stats_response__descriptor);
+    ck_assert_uint_eq(l->n_stats, 1);
+    ck_assert_ptr_nonnull(l->stats[0]->cpu->usage_nano_cores);
+    /* a busy loop: a good part of a core */
+    ck_assert_msg(l->stats[0]->cpu->usage_nano_cores->value > 200000000ULL, "nano cores %llu",
+                  (unsigned long long)l->stats[0]->cpu->usage_nano_cores->value);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    free(c);
+    pod_remove(&p);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
     tc_result res;
@@ -739,6 +776,7 @@ int main(void)
     tcase_add_test(tc, cri_log_file_partial_lines_and_reopen);
     tcase_add_test(tc, sigkill_restart_recovers_everything);
     tcase_add_test(tc, privileged_and_capabilities);
+    tcase_add_test(tc, container_stats_from_cgroups);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
