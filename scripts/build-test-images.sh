@@ -82,7 +82,7 @@ registries_complete() {
     want=$(kv_get "$template" CRISHIM_TEST_IMG_BUSYBOX_DIGEST)
     [ "$(manifest_digest "$reg" crishim/busybox 1.0 "$MT_MANIFEST")" = "sha256:${want##*@sha256:}" ] || return 1
     for r in busybox:latest busybox:1 busybox-uid:1.0 busybox-user:1.0 busybox-uidgid:1.0 \
-        busybox-usergid:1.0 busybox-env:1.0 pause:1.0; do
+        busybox-usergid:1.0 busybox-env:1.0 busybox-web:1.0 pause:1.0; do
         manifest_digest "$reg" "crishim/${r%:*}" "${r##*:}" "$MT_MANIFEST" >/dev/null || return 1
     done
     manifest_digest "$reg" crishim/busybox-multi 1.0 "$MT_LIST" >/dev/null || return 1
@@ -150,9 +150,11 @@ chmod 700 "$bb_root/root"
 cp "$busybox" "$bb_root/bin/busybox"
 while IFS= read -r applet; do
     case $applet in */*) ;; *) continue ;; esac # "linuxrc"
-    [ -e "$bb_root/$applet" ] || ln -s /bin/busybox "$bb_root/$applet"
+    # hard links, as the official busybox image has: masking one applet
+    # (the CRI suite masks /bin/ls) must not mask the shell through a symlink
+    [ -e "$bb_root/$applet" ] || ln "$bb_root/bin/busybox" "$bb_root/$applet"
 done < <("$busybox" --list-full)
-[ -e "$bb_root/bin/sh" ] || ln -s /bin/busybox "$bb_root/bin/sh"
+[ -e "$bb_root/bin/sh" ] || ln "$bb_root/bin/busybox" "$bb_root/bin/sh"
 cat >"$bb_root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 www-data:x:33:33:www-data:/var/www:/bin/sh
@@ -166,6 +168,7 @@ nogroup:x:65534:
 crishim-user:x:1001:
 EOF
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$bb_root/etc/hosts"
+echo '<html><body>crishim test web server</body></html>' >"$bb_root/var/www/index.html"
 chown 33:33 "$bb_root/var/www"
 chown 1001:1001 "$bb_root/home/crishim-user"
 mkdir -p "$pause_root"
@@ -199,10 +202,12 @@ import "$bb_root" "$reg/crishim/busybox-usergid:1.0" 'USER www-data:1004' 'CMD [
 # shellcheck disable=SC2016 # $FOO is for the container's shell
 import "$bb_root" "$reg/crishim/busybox-env:1.0" 'ENV FOO=bar' 'ENTRYPOINT ["/bin/sh","-c"]' \
     'CMD ["echo hello from $FOO"]' 'WORKDIR /work'
+# a web server on port 80, as the CRI validation suite's networking tests want
+import "$bb_root" "$reg/crishim/busybox-web:1.0" 'CMD ["httpd","-f","-p","80","-h","/var/www"]'
 import "$pause_root" "$reg/crishim/pause:1.0" 'ENTRYPOINT ["/pause"]'
 
 log "pushing to $reg"
-for r in "$bb:1.0" "$bb:latest" "$bb:1" "$reg"/crishim/busybox-{uid,user,uidgid,usergid,env}:1.0 \
+for r in "$bb:1.0" "$bb:latest" "$bb:1" "$reg"/crishim/busybox-{uid,user,uidgid,usergid,env,web}:1.0 \
     "$reg/crishim/pause:1.0"; do
     d push "$r"
 done
@@ -319,6 +324,7 @@ CRISHIM_TEST_IMG_UIDGID=@REGISTRY@/crishim/busybox-uidgid:1.0
 CRISHIM_TEST_IMG_USERGID=@REGISTRY@/crishim/busybox-usergid:1.0
 CRISHIM_TEST_IMG_ENV=@REGISTRY@/crishim/busybox-env:1.0
 CRISHIM_TEST_IMG_PAUSE=@REGISTRY@/crishim/pause:1.0
+CRISHIM_TEST_IMG_WEB=@REGISTRY@/crishim/busybox-web:1.0
 CRISHIM_TEST_IMG_MULTI=@REGISTRY@/crishim/busybox-multi:1.0
 CRISHIM_TEST_IMG_MULTI_DIGEST=@REGISTRY@/crishim/busybox-multi@$multi_digest
 CRISHIM_TEST_IMG_PRIVATE=@AUTH_REGISTRY@/crishim/private:1.0

@@ -53,8 +53,9 @@ char **cri_strv(const cs_strs *s, cs_arena *a)
     return out;
 }
 
-/* Seccomp as the engine wants it: NULL (its default), "unconfined", or
- * "seccomp=<profile JSON>" read from a Localhost profile file. */
+/* Seccomp as the engine wants it: NULL (its default profile), "unconfined",
+ * or "seccomp=<profile JSON>" read from a Localhost profile file. CRI: no
+ * profile at all means unconfined; kubelet asks for RuntimeDefault by name. */
 static int seccomp_of(const Runtime__V1__SecurityProfile *p, const char *legacy_path, cs_arena *a, const char **out,
                       cs_error *err)
 {
@@ -70,6 +71,8 @@ static int seccomp_of(const Runtime__V1__SecurityProfile *p, const char *legacy_
             *out = "unconfined";
         else if (!strncmp(legacy_path, "localhost/", 10))
             file = legacy_path + 9; /* keeps the leading '/' */
+    } else {
+        *out = "unconfined";
     }
     if (!file)
         return 0;
@@ -111,6 +114,8 @@ int cri_sandbox_security(const Runtime__V1__LinuxSandboxSecurityContext *sc, cs_
     memset(out, 0, sizeof *out);
     if (!sc)
         return 0;
+    if (sc->run_as_group && !sc->run_as_user)
+        return cs_error_set(err, CS_ERR_INVALID, "run_as_group needs run_as_user");
     out->privileged = sc->privileged;
     out->readonly_rootfs = sc->readonly_rootfs;
     if (sc->run_as_user) {
@@ -135,6 +140,8 @@ int cri_container_security(const Runtime__V1__LinuxContainerSecurityContext *sc,
     memset(out, 0, sizeof *out);
     if (!sc)
         return 0;
+    if (sc->run_as_group && !sc->run_as_user && !(sc->run_as_username && *sc->run_as_username))
+        return cs_error_set(err, CS_ERR_INVALID, "run_as_group needs run_as_user or run_as_username");
     out->privileged = sc->privileged;
     out->readonly_rootfs = sc->readonly_rootfs;
     out->no_new_privs = sc->no_new_privs;
