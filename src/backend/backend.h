@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "backend/cgroups.h"
+#include "backend/events.h"
 #include "util/arena.h"
 #include "util/ctx.h"
 #include "util/error.h"
@@ -317,9 +318,11 @@ typedef struct cs_backend_ops {
     int (*container_stats_list)(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
                                 cs_container_stats ***out, size_t *n, cs_error *err);
 
-    /* Events join this table with the streaming issue; pod-level stats and
-     * metrics with the stats issue. Until then their CRI handlers answer
-     * UNIMPLEMENTED, so a kubelet falls back. */
+    /* events: the hub this backend publishes container events to */
+    cs_event_hub *(*events)(cs_backend *b);
+
+    /* Pod-level stats and metrics join this table with the stats issue; until
+     * then their CRI handlers answer UNIMPLEMENTED, so a kubelet falls back. */
 } cs_backend_ops;
 
 struct cs_backend {

@@ -135,18 +135,18 @@ int cri_remove_container(cs_call *call, const ProtobufCMessage *reqm, ProtobufCM
     return 0;
 }
 
-static Runtime__V1__ContainerMetadata *metadata_out(cs_call *call, const cs_container *c)
+static Runtime__V1__ContainerMetadata *metadata_out(cs_arena *a, const cs_container *c)
 {
     Runtime__V1__ContainerMetadata *m =
-        CRI_NEW(call, Runtime__V1__ContainerMetadata, RUNTIME__V1__CONTAINER_METADATA__INIT);
+        CRI_ALLOC(a, Runtime__V1__ContainerMetadata, RUNTIME__V1__CONTAINER_METADATA__INIT);
     m->name = (char *)c->name;
     m->attempt = c->attempt;
     return m;
 }
 
-static Runtime__V1__ImageSpec *image_spec(cs_call *call, const char *image)
+static Runtime__V1__ImageSpec *image_spec(cs_arena *a, const char *image)
 {
-    Runtime__V1__ImageSpec *s = CRI_NEW(call, Runtime__V1__ImageSpec, RUNTIME__V1__IMAGE_SPEC__INIT);
+    Runtime__V1__ImageSpec *s = CRI_ALLOC(a, Runtime__V1__ImageSpec, RUNTIME__V1__IMAGE_SPEC__INIT);
     s->image = (char *)image;
     s->user_specified_image = (char *)image;
     return s;
@@ -158,8 +158,8 @@ static Runtime__V1__Container *container_out(cs_call *call, const cs_container *
     Runtime__V1__Container *o = CRI_NEW(call, Runtime__V1__Container, RUNTIME__V1__CONTAINER__INIT);
     o->id = (char *)c->id;
     o->pod_sandbox_id = (char *)c->sandbox_id;
-    o->metadata = metadata_out(call, c);
-    o->image = image_spec(call, c->image);
+    o->metadata = metadata_out(a, c);
+    o->image = image_spec(a, c->image);
     o->image_ref = (char *)(c->image_ref ? c->image_ref : "");
     o->image_id = (char *)(c->image_id ? c->image_id : "");
     o->state = (Runtime__V1__ContainerState)c->state;
@@ -228,11 +228,11 @@ int cri_stream_containers(cs_call *call, const ProtobufCMessage *reqm, cs_error 
     return 0;
 }
 
-static Runtime__V1__Mount **mounts_out(cs_call *call, const cs_container *c)
+static Runtime__V1__Mount **mounts_out(cs_arena *a, const cs_container *c)
 {
-    Runtime__V1__Mount **out = cs_arena_array(cs_call_arena(call), c->n_mounts + 1, sizeof *out);
+    Runtime__V1__Mount **out = cs_arena_array(a, c->n_mounts + 1, sizeof *out);
     for (size_t i = 0; i < c->n_mounts; i++) {
-        Runtime__V1__Mount *m = CRI_NEW(call, Runtime__V1__Mount, RUNTIME__V1__MOUNT__INIT);
+        Runtime__V1__Mount *m = CRI_ALLOC(a, Runtime__V1__Mount, RUNTIME__V1__MOUNT__INIT);
         m->container_path = (char *)(c->mounts[i].container_path ? c->mounts[i].container_path : "");
         m->host_path = (char *)(c->mounts[i].host_path ? c->mounts[i].host_path : "");
         m->readonly = c->mounts[i].readonly;
@@ -241,6 +241,35 @@ static Runtime__V1__Mount **mounts_out(cs_call *call, const cs_container *c)
         out[i] = m;
     }
     return out;
+}
+
+Runtime__V1__ContainerStatus *cri_container_status_msg(const cs_container *c, cs_arena *a)
+{
+    Runtime__V1__ContainerStatus *s = CRI_ALLOC(a, Runtime__V1__ContainerStatus, RUNTIME__V1__CONTAINER_STATUS__INIT);
+    s->id = (char *)c->id;
+    s->metadata = metadata_out(a, c);
+    s->state = (Runtime__V1__ContainerState)c->state;
+    s->created_at = c->created_ns;
+    s->started_at = c->started_ns;
+    s->finished_at = c->finished_ns;
+    s->exit_code = c->exit_code;
+    s->image = image_spec(a, c->image);
+    s->image_ref = (char *)(c->image_ref ? c->image_ref : "");
+    s->image_id = (char *)(c->image_id ? c->image_id : "");
+    s->reason = (char *)(c->reason ? c->reason : "");
+    s->message = (char *)(c->message ? c->message : "");
+    s->labels = (Runtime__V1__ContainerStatus__LabelsEntry **)cri_map_from_kvs(
+        &c->labels, &runtime__v1__container_status__labels_entry__descriptor, a, &s->n_labels);
+    s->annotations = (Runtime__V1__ContainerStatus__AnnotationsEntry **)cri_map_from_kvs(
+        &c->annotations, &runtime__v1__container_status__annotations_entry__descriptor, a, &s->n_annotations);
+    s->mounts = mounts_out(a, c);
+    s->n_mounts = c->n_mounts;
+    s->log_path = (char *)c->log_path;
+    if (c->has_resources) {
+        s->resources = CRI_ALLOC(a, Runtime__V1__ContainerResources, RUNTIME__V1__CONTAINER_RESOURCES__INIT);
+        s->resources->linux = cri_resources_out(&c->resources, a);
+    }
+    return s;
 }
 
 int cri_container_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
@@ -255,30 +284,7 @@ int cri_container_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCM
     if (rt->backend->ops->container_status(rt->backend, cs_call_ctx(call), req->container_id, req->verbose, a, &c,
                                            err) != 0)
         return -1;
-    Runtime__V1__ContainerStatus *s = CRI_NEW(call, Runtime__V1__ContainerStatus, RUNTIME__V1__CONTAINER_STATUS__INIT);
-    s->id = (char *)c->id;
-    s->metadata = metadata_out(call, c);
-    s->state = (Runtime__V1__ContainerState)c->state;
-    s->created_at = c->created_ns;
-    s->started_at = c->started_ns;
-    s->finished_at = c->finished_ns;
-    s->exit_code = c->exit_code;
-    s->image = image_spec(call, c->image);
-    s->image_ref = (char *)(c->image_ref ? c->image_ref : "");
-    s->image_id = (char *)(c->image_id ? c->image_id : "");
-    s->reason = (char *)(c->reason ? c->reason : "");
-    s->message = (char *)(c->message ? c->message : "");
-    s->labels = (Runtime__V1__ContainerStatus__LabelsEntry **)cri_map_from_kvs(
-        &c->labels, &runtime__v1__container_status__labels_entry__descriptor, a, &s->n_labels);
-    s->annotations = (Runtime__V1__ContainerStatus__AnnotationsEntry **)cri_map_from_kvs(
-        &c->annotations, &runtime__v1__container_status__annotations_entry__descriptor, a, &s->n_annotations);
-    s->mounts = mounts_out(call, c);
-    s->n_mounts = c->n_mounts;
-    s->log_path = (char *)c->log_path;
-    if (c->has_resources) {
-        s->resources = CRI_NEW(call, Runtime__V1__ContainerResources, RUNTIME__V1__CONTAINER_RESOURCES__INIT);
-        s->resources->linux = cri_resources_out(&c->resources, a);
-    }
+    Runtime__V1__ContainerStatus *s = cri_container_status_msg(c, a);
     Runtime__V1__ContainerStatusResponse *r =
         CRI_NEW(call, Runtime__V1__ContainerStatusResponse, RUNTIME__V1__CONTAINER_STATUS_RESPONSE__INIT);
     r->status = s;

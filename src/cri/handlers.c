@@ -27,6 +27,7 @@ const cs_handler cri_handlers[] = {
     {.method = RUNTIME("UpdateContainerResources"), .unary = cri_update_container_resources},
     {.method = RUNTIME("ReopenContainerLog"), .unary = cri_reopen_container_log},
     {.method = RUNTIME("ExecSync"), .unary = cri_exec_sync},
+    {.method = RUNTIME("GetContainerEvents"), .server_stream = cri_get_container_events},
     {.method = RUNTIME("ContainerStats"), .unary = cri_container_stats},
     {.method = RUNTIME("ListContainerStats"), .unary = cri_list_container_stats},
     {.method = IMAGE("ListImages"), .unary = cri_list_images},

@@ -10,13 +10,15 @@
 /* A message of `type` in the call's arena, initialised with its INIT macro:
  *     Runtime__V1__VersionResponse *r = CRI_NEW(call, Runtime__V1__VersionResponse,
  *                                               RUNTIME__V1__VERSION_RESPONSE__INIT); */
-#define CRI_NEW(call, type, init)                                  \
-    ({                                                             \
-        type *m_ = cs_arena_alloc(cs_call_arena(call), sizeof *m_); \
-        type i_ = init;                                            \
-        *m_ = i_;                                                  \
-        m_;                                                        \
+/* Variadic: the INIT macros expand to brace lists with commas. */
+#define CRI_ALLOC(arena, type, ...)                   \
+    ({                                                \
+        type *m_ = cs_arena_alloc(arena, sizeof *m_); \
+        type i_ = __VA_ARGS__;                        \
+        *m_ = i_;                                     \
+        m_;                                           \
     })
+#define CRI_NEW(call, type, ...) CRI_ALLOC(cs_call_arena(call), type, __VA_ARGS__)
 
 #define CRI_RT(call) ((cri_runtime *)cs_call_app(call))
 
@@ -51,6 +53,14 @@ int cri_list_pod_sandbox(cs_call *call, const ProtobufCMessage *req, ProtobufCMe
 int cri_stream_pod_sandboxes(cs_call *call, const ProtobufCMessage *req, cs_error *err);
 int cri_update_pod_sandbox_resources(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
                                      cs_error *err);
+
+/* Status messages, shared with GetContainerEvents (which builds them in a
+ * per-event arena). */
+Runtime__V1__PodSandboxStatus *cri_sandbox_status_msg(const cs_sandbox *s, cs_arena *a);
+Runtime__V1__ContainerStatus *cri_container_status_msg(const cs_container *c, cs_arena *a);
+
+/* events.c */
+int cri_get_container_events(cs_call *call, const ProtobufCMessage *req, cs_error *err);
 
 /* container.c */
 int cri_create_container(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);

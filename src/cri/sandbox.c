@@ -108,15 +108,35 @@ int cri_remove_pod_sandbox(cs_call *call, const ProtobufCMessage *reqm, Protobuf
     return 0;
 }
 
-static Runtime__V1__PodSandboxMetadata *metadata_out(cs_call *call, const cs_sandbox *s)
+static Runtime__V1__PodSandboxMetadata *metadata_out(cs_arena *a, const cs_sandbox *s)
 {
     Runtime__V1__PodSandboxMetadata *m =
-        CRI_NEW(call, Runtime__V1__PodSandboxMetadata, RUNTIME__V1__POD_SANDBOX_METADATA__INIT);
+        CRI_ALLOC(a, Runtime__V1__PodSandboxMetadata, RUNTIME__V1__POD_SANDBOX_METADATA__INIT);
     m->name = (char *)s->name;
     m->namespace_ = (char *)s->ns;
     m->uid = (char *)s->uid;
     m->attempt = s->attempt;
     return m;
+}
+
+Runtime__V1__PodSandboxStatus *cri_sandbox_status_msg(const cs_sandbox *s, cs_arena *a)
+{
+    Runtime__V1__PodSandboxStatus *st = CRI_ALLOC(a, Runtime__V1__PodSandboxStatus, RUNTIME__V1__POD_SANDBOX_STATUS__INIT);
+    st->id = (char *)s->id;
+    st->metadata = metadata_out(a, s);
+    st->state = (Runtime__V1__PodSandboxState)s->state;
+    st->created_at = s->created_ns;
+    st->network = CRI_ALLOC(a, Runtime__V1__PodSandboxNetworkStatus, RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT);
+    st->network->ip = (char *)(s->ip ? s->ip : "");
+    st->linux = CRI_ALLOC(a, Runtime__V1__LinuxPodSandboxStatus, RUNTIME__V1__LINUX_POD_SANDBOX_STATUS__INIT);
+    st->linux->namespaces = CRI_ALLOC(a, Runtime__V1__Namespace, RUNTIME__V1__NAMESPACE__INIT);
+    st->linux->namespaces->options = cri_ns_options(s->net, s->pid, s->ipc, a);
+    st->labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)cri_map_from_kvs(
+        &s->labels, &runtime__v1__pod_sandbox_status__labels_entry__descriptor, a, &st->n_labels);
+    st->annotations = (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)cri_map_from_kvs(
+        &s->annotations, &runtime__v1__pod_sandbox_status__annotations_entry__descriptor, a, &st->n_annotations);
+    st->runtime_handler = (char *)s->runtime_handler;
+    return st;
 }
 
 int cri_pod_sandbox_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
@@ -131,21 +151,7 @@ int cri_pod_sandbox_status(cs_call *call, const ProtobufCMessage *reqm, Protobuf
     if (rt->backend->ops->sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, req->verbose, a, &s,
                                          err) != 0)
         return -1;
-    Runtime__V1__PodSandboxStatus *st = CRI_NEW(call, Runtime__V1__PodSandboxStatus, RUNTIME__V1__POD_SANDBOX_STATUS__INIT);
-    st->id = (char *)s->id;
-    st->metadata = metadata_out(call, s);
-    st->state = (Runtime__V1__PodSandboxState)s->state;
-    st->created_at = s->created_ns;
-    st->network = CRI_NEW(call, Runtime__V1__PodSandboxNetworkStatus, RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT);
-    st->network->ip = (char *)(s->ip ? s->ip : "");
-    st->linux = CRI_NEW(call, Runtime__V1__LinuxPodSandboxStatus, RUNTIME__V1__LINUX_POD_SANDBOX_STATUS__INIT);
-    st->linux->namespaces = CRI_NEW(call, Runtime__V1__Namespace, RUNTIME__V1__NAMESPACE__INIT);
-    st->linux->namespaces->options = cri_ns_options(s->net, s->pid, s->ipc, a);
-    st->labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)cri_map_from_kvs(
-        &s->labels, &runtime__v1__pod_sandbox_status__labels_entry__descriptor, a, &st->n_labels);
-    st->annotations = (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)cri_map_from_kvs(
-        &s->annotations, &runtime__v1__pod_sandbox_status__annotations_entry__descriptor, a, &st->n_annotations);
-    st->runtime_handler = (char *)s->runtime_handler;
+    Runtime__V1__PodSandboxStatus *st = cri_sandbox_status_msg(s, a);
 
     Runtime__V1__PodSandboxStatusResponse *r =
         CRI_NEW(call, Runtime__V1__PodSandboxStatusResponse, RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INIT);
@@ -167,7 +173,7 @@ static Runtime__V1__PodSandbox *sandbox_out(cs_call *call, const cs_sandbox *s)
     cs_arena *a = cs_call_arena(call);
     Runtime__V1__PodSandbox *p = CRI_NEW(call, Runtime__V1__PodSandbox, RUNTIME__V1__POD_SANDBOX__INIT);
     p->id = (char *)s->id;
-    p->metadata = metadata_out(call, s);
+    p->metadata = metadata_out(a, s);
     p->state = (Runtime__V1__PodSandboxState)s->state;
     p->created_at = s->created_ns;
     p->labels = (Runtime__V1__PodSandbox__LabelsEntry **)cri_map_from_kvs(

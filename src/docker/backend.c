@@ -10,6 +10,7 @@
 static void docker_destroy(cs_backend *b)
 {
     docker_backend *d = docker_of(b);
+    docker_events_stop(d);
     docker_logs_free(d->logs); /* before the client its threads use */
     docker_samples_free(d);
     pthread_mutex_destroy(&d->samples_mu);
@@ -46,6 +47,7 @@ static const cs_backend_ops docker_ops = {
     .container_exec_sync = docker_exec_sync,
     .container_stats = docker_container_stats,
     .container_stats_list = docker_container_stats_list,
+    .events = docker_events,
 };
 
 int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *err)
@@ -60,6 +62,7 @@ int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *e
     d->pause_binary = cs_xstrdup(opts->pause_binary);
     pthread_mutex_init(&d->samples_mu, NULL);
     d->logs = docker_logs_new(d);
+    docker_events_start(d);
     docker_logs_resume_all(d->logs);
     *out = &d->base;
     return 0;

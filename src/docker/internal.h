@@ -23,6 +23,11 @@ typedef struct docker_backend {
     /* The previous CPU sample per container, for CPU rates (stats.c). */
     pthread_mutex_t samples_mu;
     struct docker_sample *samples;
+    /* Container events (events.c). */
+    cs_event_hub *events;
+    pthread_t events_thread;
+    bool events_started;
+    atomic_bool events_stop;
 } docker_backend;
 
 static inline docker_backend *docker_of(cs_backend *b)
@@ -85,6 +90,11 @@ int docker_container_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_
                            cs_error *err);
 int docker_container_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
                                  cs_container_stats ***out, size_t *n, cs_error *err);
+
+/* events.c */
+void docker_events_start(docker_backend *d);
+void docker_events_stop(docker_backend *d);
+cs_event_hub *docker_events(cs_backend *b);
 
 /* exec.c */
 int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,

@@ -265,6 +265,11 @@ bool tc_stream_close_send(tc_stream *s)
     return run(s, &op, 1);
 }
 
+void tc_stream_cancel(tc_stream *s)
+{
+    grpc_call_cancel(s->call, NULL);
+}
+
 void tc_stream_finish(tc_stream *s, tc_result *res)
 {
     grpc_status_code code;

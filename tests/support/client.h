@@ -44,6 +44,8 @@ bool tc_stream_send(tc_stream *s, const ProtobufCMessage *msg);
 /* NULL at end of stream. */
 ProtobufCMessage *tc_stream_recv(tc_stream *s, const ProtobufCMessageDescriptor *desc);
 bool tc_stream_close_send(tc_stream *s);
+/* Cancels the call from the client (any thread). */
+void tc_stream_cancel(tc_stream *s);
 void tc_stream_finish(tc_stream *s, tc_result *res);
 
 /* Test environment: a key from the process environment, else from the file
