@@ -18,6 +18,7 @@
 
 #include "backend/cgroups.h"
 #include "backend/events.h"
+#include "backend/netdev.h"
 #include "util/arena.h"
 #include "util/ctx.h"
 #include "util/error.h"
@@ -263,6 +264,19 @@ typedef struct cs_container_stats {
     uint64_t nano_cores;
 } cs_container_stats;
 
+/* A pod: the sum of its containers' usage, its network, and each container. */
+typedef struct cs_sandbox_stats {
+    const cs_sandbox *sandbox;
+    cs_cgroup_stats cg;
+    bool has_nano_cores;
+    uint64_t nano_cores;
+    bool has_net;
+    int64_t net_timestamp_ns;
+    cs_net_iface net;
+    cs_container_stats **containers;
+    size_t n_containers;
+} cs_sandbox_stats;
+
 typedef struct cs_backend_ops {
     const char *name; /* "docker", "containerd" */
     void (*destroy)(cs_backend *b);
@@ -318,11 +332,17 @@ typedef struct cs_backend_ops {
     int (*container_stats_list)(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
                                 cs_container_stats ***out, size_t *n, cs_error *err);
 
+    int (*sandbox_stats)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_sandbox_stats **out,
+                         cs_error *err);
+    int (*sandbox_stats_list)(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a,
+                              cs_sandbox_stats ***out, size_t *n, cs_error *err);
+
     /* events: the hub this backend publishes container events to */
     cs_event_hub *(*events)(cs_backend *b);
 
-    /* Pod-level stats and metrics join this table with the stats issue; until
-     * then their CRI handlers answer UNIMPLEMENTED, so a kubelet falls back. */
+    /* Metrics (ListMetricDescriptors, ListPodSandboxMetrics) join this table
+     * with the stats issue; until then they answer UNIMPLEMENTED, so a kubelet
+     * falls back to cadvisor. */
 } cs_backend_ops;
 
 struct cs_backend {

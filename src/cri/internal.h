@@ -78,6 +78,8 @@ int cri_exec_sync(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage *
 /* stats.c */
 int cri_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_list_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_list_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 
 /* diagnostics.c */
 int cri_diag_echo(cs_call *call, cs_error *err);

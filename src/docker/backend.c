@@ -47,6 +47,8 @@ static const cs_backend_ops docker_ops = {
     .container_exec_sync = docker_exec_sync,
     .container_stats = docker_container_stats,
     .container_stats_list = docker_container_stats_list,
+    .sandbox_stats = docker_sandbox_stats,
+    .sandbox_stats_list = docker_sandbox_stats_list,
     .events = docker_events,
 };
 

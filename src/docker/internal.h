@@ -91,6 +91,11 @@ int docker_container_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_
 int docker_container_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
                                  cs_container_stats ***out, size_t *n, cs_error *err);
 
+int docker_sandbox_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_sandbox_stats **out,
+                         cs_error *err);
+int docker_sandbox_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a,
+                              cs_sandbox_stats ***out, size_t *n, cs_error *err);
+
 /* events.c */
 void docker_events_start(docker_backend *d);
 void docker_events_stop(docker_backend *d);

@@ -112,6 +112,8 @@ static const struct {
     /* an endless stream: the call's deadline ends it */
     {RT("GetContainerEvents"), GRPC_STATUS_DEADLINE_EXCEEDED},
     {RT("ListContainerStats"), GRPC_STATUS_OK},
+    {RT("PodSandboxStats"), GRPC_STATUS_INVALID_ARGUMENT},
+    {RT("ListPodSandboxStats"), GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ListImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/StreamImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ImageStatus", GRPC_STATUS_INVALID_ARGUMENT},

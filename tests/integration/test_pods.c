@@ -687,6 +687,27 @@ START_TEST(container_stats_from_cgroups)
     ck_assert_msg(l->stats[0]->cpu->usage_nano_cores->value > 200000000ULL, "nano cores %llu",
                   (unsigned long long)l->stats[0]->cpu->usage_nano_cores->value);
     protobuf_c_message_free_unpacked(&l->base, NULL);
+
+    /* the pod: its containers' sum, its network, each container */
+    Runtime__V1__PodSandboxStatsRequest preq = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
+    preq.pod_sandbox_id = p.id;
+    Runtime__V1__PodSandboxStatsResponse *ps = CALL_OK("PodSandboxStats", preq, Runtime__V1__PodSandboxStatsResponse,
+                                                       &runtime__v1__pod_sandbox_stats_response__descriptor);
+    ck_assert_str_eq(ps->stats->attributes->metadata->name, p.name);
+    ck_assert_ptr_nonnull(ps->stats->linux->cpu);
+    ck_assert_uint_gt(ps->stats->linux->cpu->usage_core_nano_seconds->value, 0);
+    ck_assert_ptr_nonnull(ps->stats->linux->memory);
+    ck_assert_ptr_nonnull(ps->stats->linux->network);
+    ck_assert_str_eq(ps->stats->linux->network->default_interface->name, "eth0");
+    ck_assert_ptr_nonnull(ps->stats->linux->process);
+    ck_assert_uint_ge(ps->stats->linux->process->process_count->value, 2); /* pause + the loop */
+    ck_assert_uint_eq(ps->stats->linux->n_containers, 1);
+    protobuf_c_message_free_unpacked(&ps->base, NULL);
+    Runtime__V1__ListPodSandboxStatsRequest lps = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
+    Runtime__V1__ListPodSandboxStatsResponse *all = CALL_OK(
+        "ListPodSandboxStats", lps, Runtime__V1__ListPodSandboxStatsResponse, &runtime__v1__list_pod_sandbox_stats_response__descriptor);
+    ck_assert_uint_ge(all->n_stats, 1);
+    protobuf_c_message_free_unpacked(&all->base, NULL);
     free(c);
     pod_remove(&p);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backend/cgroups.h"
+#include "backend/netdev.h"
 #include "util/fs.h"
 
 static char root[256];
@@ -112,6 +113,25 @@ START_TEST(gone_process)
 }
 END_TEST
 
+START_TEST(netdev_default_interface)
+{
+    const char *text = "Inter-|   Receive                                                |  Transmit\n"
+                       " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+                       "    lo:     100       2    0    0    0     0          0         0      100       2    0    0    0     0       0          0\n"
+                       "  eth0:    5000      40    1    0    0     0          0         0     7000      50    2    0    0     0       0          0\n";
+    cs_net_iface i;
+    ck_assert_int_eq(cs_netdev_parse(text, &i, NULL), 0);
+    ck_assert_str_eq(i.name, "eth0");
+    ck_assert_uint_eq(i.rx_bytes, 5000);
+    ck_assert_uint_eq(i.rx_errors, 1);
+    ck_assert_uint_eq(i.tx_bytes, 7000);
+    ck_assert_uint_eq(i.tx_errors, 2);
+    cs_error err;
+    ck_assert_int_eq(cs_netdev_parse("  lo: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n", &i, &err), -1);
+    ck_assert_int_eq(err.code, CS_ERR_NOT_FOUND);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cgroups");
@@ -120,6 +140,7 @@ int main(void)
     tcase_add_test(tc, v1_combined_cpu_cpuacct);
     tcase_add_test(tc, v2_unified);
     tcase_add_test(tc, gone_process);
+    tcase_add_test(tc, netdev_default_interface);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,21 @@
+/* Network counters of a process's network namespace, from /proc/<pid>/net/dev
+ * (the pod's infra process: every container of the pod shares its netns). */
+#ifndef CS_NETDEV_H
+#define CS_NETDEV_H
+
+#include <stdint.h>
+
+#include "util/error.h"
+
+typedef struct cs_net_iface {
+    char name[32];
+    uint64_t rx_bytes, rx_errors, tx_bytes, tx_errors;
+} cs_net_iface;
+
+/* The default interface: eth0 when present, else the first that isn't lo.
+ * NOT_FOUND when the process is gone or has no such interface. */
+int cs_netdev_default(int pid, cs_net_iface *out, cs_error *err);
+/* The same over explicit /proc/net/dev text (tests). */
+int cs_netdev_parse(const char *text, cs_net_iface *out, cs_error *err);
+
+#endif
