@@ -277,6 +277,29 @@ typedef struct cs_sandbox_stats {
     size_t n_containers;
 } cs_sandbox_stats;
 
+/* An interactive process's stdio (exec or attach): a byte stream each way,
+ * resizable when it has a TTY. Read and write may run on two threads. */
+typedef struct cs_stdio cs_stdio;
+typedef struct cs_stdio_ops {
+    /* Next output chunk; *stream 1 stdout, 2 stderr. Returns 0 (len 0: the
+     * output ended), 1 when timeout_ms passed with nothing, -1 on error. */
+    int (*read)(cs_stdio *s, char *buf, size_t cap, int *stream, size_t *len, int timeout_ms, cs_error *err);
+    int (*write)(cs_stdio *s, const void *data, size_t len, cs_error *err);
+    int (*close_stdin)(cs_stdio *s, cs_error *err);
+    int (*resize)(cs_stdio *s, const cs_ctx *ctx, uint32_t width, uint32_t height, cs_error *err);
+    /* After the output ended: the process's exit code. */
+    int (*exit_code)(cs_stdio *s, const cs_ctx *ctx, int32_t *code, cs_error *err);
+    void (*close)(cs_stdio *s);
+} cs_stdio_ops;
+struct cs_stdio {
+    const cs_stdio_ops *ops;
+};
+
+typedef struct cs_stdio_opts {
+    bool tty, stdin_, stdout_, stderr_;
+    uint32_t width, height; /* 0: leave as is */
+} cs_stdio_opts;
+
 typedef struct cs_backend_ops {
     const char *name; /* "docker", "containerd" */
     void (*destroy)(cs_backend *b);
@@ -325,6 +348,12 @@ typedef struct cs_backend_ops {
     /* timeout_s 0: none. The command is killed when the time is up. */
     int (*container_exec_sync)(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
                                cs_arena *a, cs_exec_result *out, cs_error *err);
+
+    /* interactive streams */
+    int (*exec_open)(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, const cs_stdio_opts *o,
+                     cs_stdio **out, cs_error *err);
+    int (*attach_open)(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_stdio_opts *o, cs_stdio **out,
+                       cs_error *err);
 
     /* telemetry: read from cgroupfs, not from engine stats calls */
     int (*container_stats)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_container_stats **out,

@@ -38,6 +38,8 @@ const cs_handler cri_handlers[] = {
     {.method = IMAGE("PullImage"), .unary = cri_pull_image},
     {.method = IMAGE("RemoveImage"), .unary = cri_remove_image},
     {.method = IMAGE("ImageFsInfo"), .unary = cri_image_fs_info},
+    {.method = "/crishim.v1.Streaming/Exec", .bidi = cri_stream_exec},
+    {.method = "/crishim.v1.Streaming/Attach", .bidi = cri_stream_attach},
     {.method = "/crishim.v1.Diagnostics/Echo", .bidi = cri_diag_echo},
     {NULL},
 };

@@ -81,6 +81,10 @@ int cri_list_container_stats(cs_call *call, const ProtobufCMessage *req, Protobu
 int cri_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_list_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 
+/* streams.c: crishim.v1.Streaming */
+int cri_stream_exec(cs_call *call, cs_error *err);
+int cri_stream_attach(cs_call *call, cs_error *err);
+
 /* diagnostics.c */
 int cri_diag_echo(cs_call *call, cs_error *err);
 

@@ -101,6 +101,15 @@ void docker_events_start(docker_backend *d);
 void docker_events_stop(docker_backend *d);
 cs_event_hub *docker_events(cs_backend *b);
 
+/* hijack.c: a POST whose connection becomes a raw stream (*fd, caller closes) */
+int docker_hijack(docker_backend *d, const cs_ctx *ctx, const char *path, const char *body, int *fd, cs_error *err);
+
+/* stdio.c */
+int docker_exec_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, const cs_stdio_opts *o,
+                     cs_stdio **out, cs_error *err);
+int docker_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_stdio_opts *o, cs_stdio **out,
+                       cs_error *err);
+
 /* exec.c */
 int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
                      cs_arena *a, cs_exec_result *out, cs_error *err);

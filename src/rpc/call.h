@@ -40,6 +40,12 @@ int cs_call_send(cs_call *call, const ProtobufCMessage *msg, cs_error *err);
 int cs_call_recv(cs_call *call, const ProtobufCMessageDescriptor *desc, cs_arena *arena,
                  ProtobufCMessage **msg, cs_error *err);
 
+/* A bidi handler that reads on a thread of its own lets that thread hold the
+ * call: the reader may still be blocked in cs_call_recv when the handler has
+ * returned (its recv then fails with CANCELLED once the call is over). */
+void cs_call_hold(cs_call *call);
+void cs_call_release(cs_call *call);
+
 /* Handler signatures. Return 0 with *resp set (unary), or -1 with err set: the
  * error's code becomes the gRPC status, its message the status details. */
 typedef int (*cs_unary_fn)(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,

@@ -189,6 +189,16 @@ static void call_unref(cs_call *c)
     atomic_fetch_sub(&s->inflight, 1);
 }
 
+void cs_call_hold(cs_call *call)
+{
+    atomic_fetch_add(&call->refs, 1);
+}
+
+void cs_call_release(cs_call *call)
+{
+    call_unref(call);
+}
+
 static void close_done(cs_op *op, bool ok)
 {
     cs_call *c = container_of(op, cs_call, close_op);

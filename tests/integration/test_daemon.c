@@ -120,6 +120,8 @@ static const struct {
     {"/runtime.v1.ImageService/PullImage", GRPC_STATUS_INVALID_ARGUMENT},
     {"/runtime.v1.ImageService/RemoveImage", GRPC_STATUS_INVALID_ARGUMENT},
     {"/runtime.v1.ImageService/ImageFsInfo", GRPC_STATUS_OK},
+    {"/crishim.v1.Streaming/Exec", GRPC_STATUS_INVALID_ARGUMENT},
+    {"/crishim.v1.Streaming/Attach", GRPC_STATUS_INVALID_ARGUMENT},
     {"/crishim.v1.Diagnostics/Echo", GRPC_STATUS_OK},
 };
 

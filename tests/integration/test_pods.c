@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "crishim/v1/crishim.pb-c.h"
 #include "runtime/v1/api.pb-c.h"
 
 #define RT(m) "/runtime.v1.RuntimeService/" m
@@ -790,6 +791,124 @@ START_TEST(container_events_in_order)
 }
 END_TEST
 
+/* Reads a bidi exec/attach stream to its exit status. */
+typedef struct stream_result {
+    char out[4096], err[4096];
+    size_t out_len, err_len;
+    int exit_code;
+    bool exited;
+} stream_result;
+
+static void read_stream(tc_stream *st, stream_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->exit_code = -1;
+    Crishim__V1__StreamOutput *o;
+    while ((o = (Crishim__V1__StreamOutput *)tc_stream_recv(st, &crishim__v1__stream_output__descriptor)) != NULL) {
+        if (o->kind_case == CRISHIM__V1__STREAM_OUTPUT__KIND_STDOUT && r->out_len + o->stdout.len < sizeof r->out) {
+            memcpy(r->out + r->out_len, o->stdout.data, o->stdout.len);
+            r->out_len += o->stdout.len;
+        } else if (o->kind_case == CRISHIM__V1__STREAM_OUTPUT__KIND_STDERR &&
+                   r->err_len + o->stderr.len < sizeof r->err) {
+            memcpy(r->err + r->err_len, o->stderr.data, o->stderr.len);
+            r->err_len += o->stderr.len;
+        } else if (o->kind_case == CRISHIM__V1__STREAM_OUTPUT__KIND_EXIT) {
+            r->exited = true;
+            r->exit_code = o->exit->exit_code;
+        }
+        protobuf_c_message_free_unpacked(&o->base, NULL);
+    }
+}
+
+static void send_input(tc_stream *st, Crishim__V1__StreamInput *in)
+{
+    ck_assert(tc_stream_send(st, &in->base));
+}
+
+/* crishim.v1.Streaming/Exec: stdin in, stdout and stderr apart, the exit
+ * code last; with a TTY, resize reaches the process. */
+START_TEST(native_bidi_exec)
+{
+    pod p;
+    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    pod_run(&p);
+    char *c = container(&p, "shell", "exec sleep 300", 0, true);
+
+    tc_stream *st = tc_stream_open(client, "/crishim.v1.Streaming/Exec", 30000);
+    char *cmd[] = {"sh", "-c", "read x; echo got:$x; echo oops >&2; exit 5"};
+    Crishim__V1__ExecStart ex = CRISHIM__V1__EXEC_START__INIT;
+    ex.container_id = c;
+    ex.cmd = cmd;
+    ex.n_cmd = 3;
+    ex.stdin = ex.stdout = ex.stderr = 1;
+    Crishim__V1__StreamInput in;
+    crishim__v1__stream_input__init(&in);
+    in.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_EXEC;
+    in.exec = &ex;
+    send_input(st, &in);
+    crishim__v1__stream_input__init(&in);
+    in.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_STDIN;
+    in.stdin.data = (uint8_t *)"hello\n";
+    in.stdin.len = 6;
+    send_input(st, &in);
+    stream_result r;
+    read_stream(st, &r);
+    tc_result res;
+    tc_stream_finish(st, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "exec stream: %d %s", res.code, res.details);
+    ck_assert(r.exited);
+    ck_assert_int_eq(r.exit_code, 5);
+    ck_assert_msg(r.out_len == 10 && !memcmp(r.out, "got:hello\n", 10), "stdout \"%.*s\"", (int)r.out_len, r.out);
+    ck_assert_msg(r.err_len == 5 && !memcmp(r.err, "oops\n", 5), "stderr \"%.*s\"", (int)r.err_len, r.err);
+
+    /* TTY: the size from the start message and a resize both reach the process */
+    st = tc_stream_open(client, "/crishim.v1.Streaming/Exec", 30000);
+    char *tcmd[] = {"sh", "-c", "tty; sleep 0.3; stty size; read x; stty size"};
+    Crishim__V1__TerminalSize size = CRISHIM__V1__TERMINAL_SIZE__INIT;
+    size.width = 100;
+    size.height = 30;
+    ex.cmd = tcmd;
+    ex.tty = 1;
+    ex.stderr = 0;
+    ex.size = &size;
+    crishim__v1__stream_input__init(&in);
+    in.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_EXEC;
+    in.exec = &ex;
+    send_input(st, &in);
+    usleep(1200000); /* the first stty has run with the start size */
+    Crishim__V1__TerminalSize bigger = CRISHIM__V1__TERMINAL_SIZE__INIT;
+    bigger.width = 120;
+    bigger.height = 40;
+    crishim__v1__stream_input__init(&in);
+    in.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_RESIZE;
+    in.resize = &bigger;
+    send_input(st, &in);
+    usleep(200000);
+    crishim__v1__stream_input__init(&in);
+    in.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_STDIN;
+    in.stdin.data = (uint8_t *)"\n";
+    in.stdin.len = 1;
+    send_input(st, &in);
+    read_stream(st, &r);
+    tc_stream_finish(st, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    ck_assert_int_eq(r.exit_code, 0);
+    r.out[r.out_len] = '\0';
+    ck_assert_msg(strstr(r.out, "/dev/pts/") && strstr(r.out, "30 100") && strstr(r.out, "40 120"), "tty output: %s", r.out);
+
+    /* bad starts */
+    st = tc_stream_open(client, "/crishim.v1.Streaming/Exec", 10000);
+    crishim__v1__stream_input__init(&in);
+    in.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_STDIN;
+    send_input(st, &in);
+    read_stream(st, &r);
+    tc_stream_finish(st, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_INVALID_ARGUMENT);
+    free(c);
+    pod_remove(&p);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
     tc_result res;
@@ -877,6 +996,7 @@ int main(void)
     tcase_add_test(tc, privileged_and_capabilities);
     tcase_add_test(tc, container_stats_from_cgroups);
     tcase_add_test(tc, container_events_in_order);
+    tcase_add_test(tc, native_bidi_exec);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
