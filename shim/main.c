@@ -11,6 +11,7 @@
 #include "cri/cri.h"
 #include "docker/docker.h"
 #include "docker/http.h"
+#include "metrics/metrics.h"
 #include "rpc/server.h"
 #include "util/log.h"
 
@@ -123,8 +124,23 @@ int main(int argc, char **argv)
         .app = rt,
     };
     cs_server *server = NULL;
+    cs_metrics *metrics = NULL;
     int status = 1;
-    if (cs_server_new(&scfg, &server, &err) != 0 || cs_server_start(server, &err) != 0) {
+    if (cs_server_new(&scfg, &server, &err) != 0) {
+        cs_err("cannot set up the gRPC server", "error", err.msg, NULL);
+        goto out;
+    }
+    if (cfg.metrics_addr) {
+        metrics = cs_metrics_new();
+        cs_metrics_set_inflight_source(metrics, (size_t (*)(void *))cs_server_inflight, server);
+        cs_server_set_observer(server, cs_metrics_observe, metrics);
+        if (cs_metrics_serve(metrics, cfg.metrics_addr, &err) != 0) {
+            cs_err("cannot serve metrics", "error", err.msg, NULL);
+            goto out;
+        }
+        cs_info("serving metrics", "addr", cfg.metrics_addr, NULL);
+    }
+    if (cs_server_start(server, &err) != 0) {
         cs_err("cannot start the gRPC server", "error", err.msg, NULL);
         goto out;
     }
@@ -137,6 +153,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     cs_server_free(server);
+    cs_metrics_free(metrics);
     cri_runtime_free(rt);
     free(config_json);
     free(found_pause);

@@ -42,6 +42,7 @@ void cs_config_usage(FILE *out)
             "                           imported from crishim's own pause program when missing)\n"
             "  --pause-binary PATH      that pause program (default: crishim-pause beside crishim,\n"
             "                           or ../libexec/crishim/crishim-pause)\n"
+            "  --metrics-addr HOST:PORT serve Prometheus metrics at /metrics (default: off)\n"
             "  --log-level LEVEL        debug, info, warn or error (default info)\n"
             "  --shutdown-grace SECS    on SIGTERM, how long in-flight calls may take (default 10)\n"
             "  --version                print the version and exit\n"
@@ -114,6 +115,11 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
         if (v[0] != '/')
             return cs_error_set(err, CS_ERR_INVALID, "--pause-binary %s: want an absolute path", v);
         cfg->pause_binary = v;
+    } else if (!strcmp(name, "--metrics-addr")) {
+        const char *colon = strrchr(v, ':');
+        if (!colon || !colon[1] || atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535)
+            return cs_error_set(err, CS_ERR_INVALID, "--metrics-addr %s: want host:port", v);
+        cfg->metrics_addr = v;
     } else if (!strcmp(name, "--log-level")) {
         int l = cs_log_parse_level(v);
         if (l < 0)
@@ -132,7 +138,7 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
 
 static const char *const value_flags[] = {
     "--listen", "--backend", "--docker-host", "--containerd-address", "--pause-image", "--pause-binary",
-    "--log-level", "--shutdown-grace", NULL,
+    "--metrics-addr", "--log-level", "--shutdown-grace", NULL,
 };
 
 cs_config_result cs_config_parse(cs_config *cfg, int argc, char **argv, FILE *out, cs_error *err)
@@ -185,6 +191,7 @@ char *cs_config_to_json(const cs_config *cfg)
     cs_jw_kv_str(&w, "containerdAddress", cfg->containerd_address);
     cs_jw_kv_str(&w, "pauseImage", cfg->pause_image);
     cs_jw_kv_str(&w, "pauseBinary", cfg->pause_binary);
+    cs_jw_kv_str(&w, "metricsAddr", cfg->metrics_addr);
     cs_jw_kv_int(&w, "shutdownGraceMs", cfg->shutdown_grace_ms);
     cs_jw_obj_end(&w);
     return cs_jw_take(&w, NULL);

@@ -393,8 +393,8 @@ static void run_handler(void *arg)
     if (rc != 0 && cs_call_cancelled(c) && err.code != CS_ERR_DEADLINE && err.code != CS_ERR_CANCELLED)
         err.code = cs_ctx_remaining_ms(&c->ctx) == 0 ? CS_ERR_DEADLINE : CS_ERR_CANCELLED;
 
-    call_finish(c, resp, err.code, err.msg);
-
+    /* Recorded before the status goes out, so whoever sees the reply also
+     * sees it counted. */
     int64_t dur = cs_time_mono_ns() - c->start_ns;
     if (cs_log_enabled(CS_LOG_DEBUG)) {
         char ms[32];
@@ -407,6 +407,7 @@ static void run_handler(void *arg)
     }
     if (c->srv->observer)
         c->srv->observer(c->srv->observer_user, me->m.path, err.code, dur);
+    call_finish(c, resp, err.code, err.msg);
     call_unref(c);
 }
 

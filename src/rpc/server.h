@@ -38,8 +38,8 @@ void cs_server_free(cs_server *s);
 /* Calls being handled now. */
 size_t cs_server_inflight(cs_server *s);
 
-/* Per-call observer, e.g. metrics; may be NULL. Called on the worker after the
- * status is sent. */
+/* Per-call observer, e.g. metrics; may be NULL. Called on the worker just
+ * before the status is sent. */
 typedef void (*cs_call_observer)(void *user, const char *method, cs_code code, int64_t duration_ns);
 void cs_server_set_observer(cs_server *s, cs_call_observer fn, void *user);
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,9 +31,26 @@ static tc_daemon crishim;
 #define log_path (crishim.log)
 #define need_env tc_need_env
 
+static int metrics_port;
+
+/* A port nothing listens on now. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
 static void start_daemon(void)
 {
-    tc_daemon_up(&crishim, "daemon", "--shutdown-grace=10");
+    char flag[64];
+    metrics_port = free_port();
+    snprintf(flag, sizeof flag, "--metrics-addr=127.0.0.1:%d", metrics_port);
+    tc_daemon_up(&crishim, "daemon", flag);
 }
 
 static void stop_daemon(void)
@@ -404,6 +423,45 @@ END_TEST
 
 /* ---- signals and the socket ---- */
 
+/* GET /metrics over plain HTTP/1.0. */
+static char *fetch_metrics(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char req[] = "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n";
+    ck_assert_int_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    size_t cap = 1 << 20, len = 0;
+    char *buf = calloc(1, cap);
+    ssize_t n;
+    while ((n = read(fd, buf + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    return buf;
+}
+
+START_TEST(prometheus_metrics)
+{
+    tc_result res;
+    ck_assert_int_eq(call_version(5000, 0, &res), GRPC_STATUS_OK);
+    Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+    tc_unary(client, RT("CheckpointContainer"), &req.base, &runtime__v1__checkpoint_container_response__descriptor,
+             NULL, 5000, &res);
+    char *text = fetch_metrics();
+    ck_assert_msg(strstr(text, "200 OK") != NULL, "%.200s", text);
+    ck_assert_ptr_nonnull(
+        strstr(text, "crishim_rpc_requests_total{method=\"/runtime.v1.RuntimeService/Version\",code=\"OK\"} "));
+    ck_assert_ptr_nonnull(strstr(
+        text, "crishim_rpc_requests_total{method=\"/runtime.v1.RuntimeService/CheckpointContainer\",code=\"UNIMPLEMENTED\"} 1"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "crishim_rpc_duration_seconds_count{method=\"/runtime.v1.RuntimeService/Version\"}"));
+    ck_assert_ptr_nonnull(strstr(text, "crishim_process_resident_memory_bytes "));
+    ck_assert_ptr_nonnull(strstr(text, "crishim_rpc_inflight "));
+    free(text);
+}
+END_TEST
+
 START_TEST(socket_mode_is_0660)
 {
     struct stat st;
@@ -466,6 +524,7 @@ int main(void)
     tcase_add_test(tc, cancelled_call_is_released);
     tcase_add_test(tc, slow_engine_blocks_nothing_else);
     tcase_add_test(tc, engine_outage_is_survived);
+    tcase_add_test(tc, prometheus_metrics);
     tcase_add_test(tc, socket_mode_is_0660);
     tcase_add_test(tc, stale_socket_is_replaced);
     tcase_add_test(tc, sigterm_lets_inflight_call_finish);
