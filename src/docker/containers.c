@@ -454,14 +454,22 @@ int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bo
                             cs_container **out, cs_error *err)
 {
     docker_backend *d = docker_of(b);
-    const char *full;
-    if (resolve(d, ctx, id, a, &full, err) != 0)
+    const char *full = id;
+    /* A full id needs no resolving: the inspect below checks it is ours. */
+    if (!docker_is_full_id(id) && resolve(d, ctx, id, a, &full, err) != 0)
         return -1;
     docker_response resp;
     cs_json *j;
-    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", full), &resp, &j, err) != 0)
+    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", full), &resp, &j, err) != 0) {
+        if (err->code == CS_ERR_NOT_FOUND)
+            return cs_error_set(err, CS_ERR_NOT_FOUND, "container %s not found", id);
         return cs_error_wrap(err, "container %s", id);
+    }
     int labels = cs_json_get(j, 0, "Config.Labels");
+    if (!cs_json_str_eq(j, cs_json_key(j, labels, DL_KIND), DL_KIND_CONTAINER)) {
+        docker_json_release(&resp, j);
+        return cs_error_set(err, CS_ERR_NOT_FOUND, "container %s not found", id);
+    }
     cs_container *c = container_from(j, labels, full, a);
     c->state = state_of(cs_json_get_str(j, 0, "State.Status", a));
     c->started_ns = time_field(j, "State.StartedAt");

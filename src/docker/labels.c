@@ -83,11 +83,51 @@ int docker_list_kind(docker_backend *d, const cs_ctx *ctx, const char *kind, con
     return rc;
 }
 
+bool docker_is_full_id(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++)
+        if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')))
+            return false;
+    return n == 64;
+}
+
+/* A full id (what kubelet always sends) is checked with one inspect instead
+ * of a list of every container. */
+static int resolve_full(docker_backend *d, const cs_ctx *ctx, const char *kind, const char *id, cs_error *err)
+{
+    cs_arena *a = cs_arena_new();
+    docker_response resp;
+    int rc = docker_request(d->http, ctx, "GET", cs_arena_printf(a, "/containers/%s/json", id), NULL, 0, NULL, &resp,
+                            err);
+    if (rc == 0) {
+        cs_json *j = NULL;
+        if (resp.status == 404)
+            rc = cs_error_set(err, CS_ERR_NOT_FOUND, "%s %s not found", kind, id);
+        else if (resp.status >= 400)
+            rc = docker_error_from_response(&resp, err);
+        else if (cs_json_parse(resp.body, resp.body_len, &j, err) != 0)
+            rc = -1;
+        else if (!cs_json_str_eq(j, cs_json_key(j, cs_json_get(j, 0, "Config.Labels"), DL_KIND), kind))
+            rc = cs_error_set(err, CS_ERR_NOT_FOUND, "%s %s not found", kind, id);
+        cs_json_free(j);
+        docker_response_clear(&resp);
+    }
+    cs_arena_free(a);
+    return rc;
+}
+
 int docker_resolve_id(docker_backend *d, const cs_ctx *ctx, const char *kind, const char *id, cs_arena *a,
                       const char **full, cs_error *err)
 {
     if (!id || !*id)
         return cs_error_set(err, CS_ERR_INVALID, "id is empty");
+    if (docker_is_full_id(id)) {
+        if (resolve_full(d, ctx, kind, id, err) != 0)
+            return -1;
+        *full = cs_arena_strdup(a, id);
+        return 0;
+    }
     docker_response resp = {0};
     cs_json *j;
     if (docker_list_kind(d, ctx, kind, NULL, &resp, &j, err) != 0)

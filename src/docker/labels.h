@@ -45,6 +45,8 @@ void docker_ns_modes_parse(const char *s, cs_ns_mode *net, cs_ns_mode *pid, cs_n
 struct docker_backend;
 int docker_list_kind(struct docker_backend *d, const cs_ctx *ctx, const char *kind, const char *sandbox_id,
                      docker_response *resp, cs_json **json, cs_error *err);
+/* 64 lowercase hex digits: an engine id as kubelet sends it. */
+bool docker_is_full_id(const char *id);
 /* Resolves an id or unique prefix among crishim's containers of a kind to the
  * full id. NOT_FOUND when none, INVALID when ambiguous. */
 int docker_resolve_id(struct docker_backend *d, const cs_ctx *ctx, const char *kind, const char *id, cs_arena *a,

@@ -1,0 +1,426 @@
+/* crishim-bench: latency and throughput of CRI calls through crishim, each
+ * beside the same operation done directly on the Docker API (the floor), and
+ * crishim's memory. Prints one table. Run it through scripts/bench.sh, which
+ * starts a private engine and a crishim for it:
+ *
+ *   crishim-bench --crishim unix:/path.sock --docker unix:///path/docker.sock
+ *                 --pid <crishim pid> --image <busybox ref> [--containers 100,500]
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "docker/http.h"
+#include "runtime/v1/api.pb-c.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define RT(m) "/runtime.v1.RuntimeService/" m
+
+static const char *crishim_target, *docker_host, *image;
+static int crishim_pid;
+static int npods = 20;
+
+/* ---- timing ---- */
+
+typedef struct samples {
+    double *ms;
+    size_t n, cap;
+    pthread_mutex_t mu;
+} samples;
+
+static void add_sample(samples *s, double ms)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1024;
+        s->ms = realloc(s->ms, s->cap * sizeof *s->ms);
+    }
+    s->ms[s->n++] = ms;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(samples *s, double p)
+{
+    if (!s->n)
+        return 0;
+    qsort(s->ms, s->n, sizeof *s->ms, cmp);
+    size_t i = (size_t)(p * (double)(s->n - 1));
+    return s->ms[i];
+}
+
+/* ---- one operation, via crishim or via Docker ---- */
+
+typedef struct op {
+    const char *name;
+    void (*crishim)(tc_client *c, const char *arg);
+    void (*docker)(docker_client *d, const char *arg);
+    const char *arg;
+} op;
+
+static void must(bool ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "bench: %s failed\n", what);
+        exit(1);
+    }
+}
+
+static void c_version(tc_client *c, const char *arg)
+{
+    Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, RT("Version"), &req.base, &runtime__v1__version_response__descriptor, &r, 30000, &res);
+    must(res.code == GRPC_STATUS_OK, "Version");
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static void c_list(tc_client *c, const char *arg)
+{
+    Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, RT("ListContainers"), &req.base, &runtime__v1__list_containers_response__descriptor, &r, 60000, &res);
+    must(res.code == GRPC_STATUS_OK, "ListContainers");
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static void c_status(tc_client *c, const char *id)
+{
+    Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+    req.container_id = (char *)id;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, RT("ContainerStatus"), &req.base, &runtime__v1__container_status_response__descriptor, &r, 30000,
+             &res);
+    must(res.code == GRPC_STATUS_OK, "ContainerStatus");
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static void c_stats(tc_client *c, const char *arg)
+{
+    Runtime__V1__ListContainerStatsRequest req = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, RT("ListContainerStats"), &req.base, &runtime__v1__list_container_stats_response__descriptor, &r,
+             120000, &res);
+    must(res.code == GRPC_STATUS_OK, "ListContainerStats");
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static void d_get(docker_client *d, const char *path)
+{
+    docker_response r;
+    cs_error err;
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 120000};
+    must(docker_request_ok(d, &ctx, "GET", path, NULL, 0, NULL, &r, &err) == 0, path);
+    docker_response_clear(&r);
+}
+
+static void d_version(docker_client *d, const char *arg) { d_get(d, "/version"); }
+static void d_list(docker_client *d, const char *arg) { d_get(d, "/containers/json?all=1"); }
+
+static void d_status(docker_client *d, const char *id)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    d_get(d, path);
+}
+
+/* What cri-dockerd does for stats: Docker's one-shot stats, container by container. */
+static void d_stats(docker_client *d, const char *arg)
+{
+    docker_response r;
+    cs_error err;
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 600000};
+    must(docker_request_ok(d, &ctx, "GET", "/containers/json", NULL, 0, NULL, &r, &err) == 0, "list");
+    char *p = r.body;
+    while ((p = strstr(p, "\"Id\":\"")) != NULL) {
+        p += 6;
+        char path[256];
+        snprintf(path, sizeof path, "/containers/%.64s/stats?stream=false", p);
+        d_get(d, path);
+    }
+    docker_response_clear(&r);
+}
+
+/* ---- runs ---- */
+
+typedef struct worker {
+    pthread_t t;
+    const op *o;
+    bool via_docker;
+    int iterations;
+    samples *s;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    tc_client *c = w->via_docker ? NULL : tc_connect(crishim_target);
+    docker_client *d = NULL;
+    if (w->via_docker)
+        docker_client_new(docker_host, &d, NULL);
+    for (int i = 0; i < w->iterations; i++) {
+        double t0 = tc_now_ms();
+        if (w->via_docker)
+            w->o->docker(d, w->o->arg);
+        else
+            w->o->crishim(c, w->o->arg);
+        add_sample(w->s, tc_now_ms() - t0);
+    }
+    if (c)
+        tc_close(c);
+    docker_client_free(d);
+    return NULL;
+}
+
+typedef struct result {
+    double p50, p99, per_sec;
+} result;
+
+static result measure(const op *o, bool via_docker, int clients, int total)
+{
+    samples s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    worker *w = calloc((size_t)clients, sizeof *w);
+    int each = total / clients > 0 ? total / clients : 1;
+    double t0 = tc_now_ms();
+    for (int i = 0; i < clients; i++) {
+        w[i] = (worker){.o = o, .via_docker = via_docker, .iterations = each, .s = &s};
+        pthread_create(&w[i].t, NULL, work, &w[i]);
+    }
+    for (int i = 0; i < clients; i++)
+        pthread_join(w[i].t, NULL);
+    double secs = (tc_now_ms() - t0) / 1000;
+    result r = {.p50 = pct(&s, 0.5), .p99 = pct(&s, 0.99), .per_sec = (double)s.n / secs};
+    free(s.ms);
+    free(w);
+    return r;
+}
+
+static long rss_kib(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", crishim_pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static void row(const char *name, int clients, const op *o, int total)
+{
+    result c = measure(o, false, clients, total);
+    result d = measure(o, true, clients, total);
+    printf("| %-22s | %3d | %9.3f | %9.3f | %9.0f | %9.3f | %9.3f | %9.0f | %6.2f |\n", name, clients, c.p50, c.p99,
+           c.per_sec, d.p50, d.p99, d.per_sec, d.p50 > 0 ? c.p50 / d.p50 : 0);
+    fflush(stdout);
+}
+
+/* ---- pods: the lifecycle, timed, and the containers left to measure ---- */
+
+static double now_ms(void) { return tc_now_ms(); }
+
+static void unary(tc_client *c, const char *m, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+                  ProtobufCMessage **resp)
+{
+    tc_result res;
+    tc_unary(c, m, req, d, resp, 120000, &res);
+    if (res.code != GRPC_STATUS_OK) {
+        fprintf(stderr, "bench: %s: %s\n", m, res.details);
+        exit(1);
+    }
+}
+
+/* Runs one pod with one container; returns the container id (malloc'd) and,
+ * in *pod, the sandbox id. */
+static char *run_pod(tc_client *c, int n, char **pod)
+{
+    char name[32], uid[64];
+    snprintf(name, sizeof name, "bench%d", n);
+    snprintf(uid, sizeof uid, "bench-%d-%d", (int)getpid(), n);
+    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+    md.name = name;
+    md.namespace_ = "bench";
+    md.uid = uid;
+    Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+    pc.metadata = &md;
+    Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    rp.config = &pc;
+    Runtime__V1__RunPodSandboxResponse *pr;
+    unary(c, RT("RunPodSandbox"), &rp.base, &runtime__v1__run_pod_sandbox_response__descriptor,
+          (ProtobufCMessage **)&pr);
+    *pod = strdup(pr->pod_sandbox_id);
+    protobuf_c_message_free_unpacked(&pr->base, NULL);
+    Runtime__V1__ContainerMetadata cm = RUNTIME__V1__CONTAINER_METADATA__INIT;
+    cm.name = "app";
+    Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+    img.image = (char *)image;
+    char *cmd[] = {"sleep", "3600"};
+    Runtime__V1__ContainerConfig cc = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+    cc.metadata = &cm;
+    cc.image = &img;
+    cc.command = cmd;
+    cc.n_command = 2;
+    Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+    cr.pod_sandbox_id = *pod;
+    cr.config = &cc;
+    cr.sandbox_config = &pc;
+    Runtime__V1__CreateContainerResponse *ccr;
+    unary(c, RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor,
+          (ProtobufCMessage **)&ccr);
+    char *id = strdup(ccr->container_id);
+    protobuf_c_message_free_unpacked(&ccr->base, NULL);
+    Runtime__V1__StartContainerRequest sr = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+    sr.container_id = id;
+    ProtobufCMessage *x;
+    unary(c, RT("StartContainer"), &sr.base, &runtime__v1__start_container_response__descriptor, &x);
+    protobuf_c_message_free_unpacked(x, NULL);
+    return id;
+}
+
+static void end_pod(tc_client *c, const char *pod, const char *ctr)
+{
+    ProtobufCMessage *x;
+    Runtime__V1__StopContainerRequest sc = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+    sc.container_id = (char *)ctr;
+    unary(c, RT("StopContainer"), &sc.base, &runtime__v1__stop_container_response__descriptor, &x);
+    protobuf_c_message_free_unpacked(x, NULL);
+    Runtime__V1__RemoveContainerRequest rc = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+    rc.container_id = (char *)ctr;
+    unary(c, RT("RemoveContainer"), &rc.base, &runtime__v1__remove_container_response__descriptor, &x);
+    protobuf_c_message_free_unpacked(x, NULL);
+    Runtime__V1__StopPodSandboxRequest sp = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    sp.pod_sandbox_id = (char *)pod;
+    unary(c, RT("StopPodSandbox"), &sp.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &x);
+    protobuf_c_message_free_unpacked(x, NULL);
+    Runtime__V1__RemovePodSandboxRequest rp = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    rp.pod_sandbox_id = (char *)pod;
+    unary(c, RT("RemovePodSandbox"), &rp.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &x);
+    protobuf_c_message_free_unpacked(x, NULL);
+}
+
+/* The whole pod lifecycle, timed end to end. */
+static void lifecycle(int rounds)
+{
+    tc_client *c = tc_connect(crishim_target);
+    samples s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    for (int i = 0; i < rounds; i++) {
+        double t0 = now_ms();
+        char *pod;
+        char *ctr = run_pod(c, 100000 + i, &pod);
+        end_pod(c, pod, ctr);
+        add_sample(&s, now_ms() - t0);
+        free(pod);
+        free(ctr);
+    }
+    printf("\npod lifecycle (RunPodSandbox → CreateContainer → StartContainer → StopContainer → RemoveContainer → "
+           "StopPodSandbox → RemovePodSandbox), %d rounds: p50 %.1f ms, p99 %.1f ms\n",
+           rounds, pct(&s, 0.5), pct(&s, 0.99));
+    free(s.ms);
+    tc_close(c);
+}
+
+/* ---- containers to measure against ---- */
+
+static char *first_container(void)
+{
+    tc_client *c = tc_connect(crishim_target);
+    Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+    Runtime__V1__ListContainersResponse *r = NULL;
+    tc_result res;
+    tc_unary(c, RT("ListContainers"), &req.base, &runtime__v1__list_containers_response__descriptor,
+             (ProtobufCMessage **)&r, 30000, &res);
+    char *id = r && r->n_containers ? strdup(r->containers[0]->id) : NULL;
+    if (r)
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    tc_close(c);
+    return id;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--crishim"))
+            crishim_target = argv[i + 1];
+        else if (!strcmp(argv[i], "--docker"))
+            docker_host = argv[i + 1];
+        else if (!strcmp(argv[i], "--pid"))
+            crishim_pid = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--image"))
+            image = argv[i + 1];
+        else if (!strcmp(argv[i], "--pods"))
+            npods = atoi(argv[i + 1]);
+    }
+    if (!crishim_target || !docker_host || !crishim_pid) {
+        fprintf(stderr, "usage: crishim-bench --crishim unix:/sock --docker unix:///docker.sock --pid PID\n");
+        return 2;
+    }
+    cs_error err;
+    docker_http_global_init(&err);
+    cs_log_set_level(CS_LOG_WARN);
+    if (!image) {
+        fprintf(stderr, "bench: --image is required\n");
+        return 2;
+    }
+    {
+        tc_client *c = tc_connect(crishim_target);
+        Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+        spec.image = (char *)image;
+        Runtime__V1__PullImageRequest pull = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+        pull.image = &spec;
+        ProtobufCMessage *x;
+        unary(c, "/runtime.v1.ImageService/PullImage", &pull.base, &runtime__v1__pull_image_response__descriptor, &x);
+        protobuf_c_message_free_unpacked(x, NULL);
+        double t0 = now_ms();
+        for (int i = 0; i < npods; i++) {
+            char *pod;
+            free(run_pod(c, i, &pod));
+            free(pod);
+        }
+        printf("%d pods with one running container each, made in %.1f s.\n\n", npods, (now_ms() - t0) / 1000);
+        tc_close(c);
+    }
+    char *cid = first_container();
+    if (!cid) {
+        fprintf(stderr, "bench: no container to measure; scripts/bench.sh makes some\n");
+        return 1;
+    }
+    long idle = rss_kib();
+    printf("| operation              | clients | crishim p50 ms | p99 ms | calls/s | docker p50 ms | p99 ms | calls/s | ratio |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
+    const op ops[] = {
+        {"Version", c_version, d_version, NULL},
+        {"ListContainers", c_list, d_list, NULL},
+        {"ContainerStatus", c_status, d_status, cid},
+    };
+    const int clients[] = {1, 8, 32};
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
+        for (size_t k = 0; k < 3; k++)
+            row(ops[o].name, clients[k], &ops[o], 2000);
+    long loaded = rss_kib();
+    const op stats = {"ListContainerStats", c_stats, d_stats, NULL};
+    row("ListContainerStats", 1, &stats, 3);
+    long after = rss_kib();
+    (void)after;
+    lifecycle(10);
+    printf("\ncrishim RSS: %ld KiB before the load, %ld KiB after it.\n", idle, loaded);
+    printf("docker floor for stats: one-shot /containers/{id}/stats per container, as cri-dockerd does.\n");
+    free(cid);
+    docker_http_global_cleanup();
+    return 0;
+}
