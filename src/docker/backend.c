@@ -14,6 +14,7 @@ static void docker_destroy(cs_backend *b)
     docker_logs_free(d->logs); /* before the client its threads use */
     docker_samples_free(d);
     pthread_mutex_destroy(&d->samples_mu);
+    pthread_mutex_destroy(&d->refs_mu);
     docker_client_free(d->http);
     free(d->pause_image);
     free(d->pause_binary);
@@ -65,6 +66,7 @@ int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *e
     d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
     d->pause_binary = cs_xstrdup(opts->pause_binary);
     pthread_mutex_init(&d->samples_mu, NULL);
+    pthread_mutex_init(&d->refs_mu, NULL);
     d->logs = docker_logs_new(d);
     docker_events_start(d);
     docker_logs_resume_all(d->logs);

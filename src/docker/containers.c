@@ -440,14 +440,32 @@ static void mounts_from_label(const char *json, cs_container *c, cs_arena *a)
     cs_json_free(m);
 }
 
-/* A repo digest identifies the image content across hosts; fall back to the id. */
+/* A repo digest identifies the image content across hosts; fall back to the
+ * id. Remembered per image id, so a status costs one engine call, not two. */
 static const char *image_ref_for(docker_backend *d, const cs_ctx *ctx, const char *image_id, cs_arena *a)
 {
+    if (!image_id)
+        return "";
+    pthread_mutex_lock(&d->refs_mu);
+    for (size_t i = 0; i < sizeof d->refs / sizeof d->refs[0]; i++) {
+        if (!strcmp(d->refs[i].id, image_id)) {
+            char *ref = cs_arena_strdup(a, d->refs[i].ref);
+            pthread_mutex_unlock(&d->refs_mu);
+            return ref;
+        }
+    }
+    pthread_mutex_unlock(&d->refs_mu);
     cs_image *img;
-    if (image_id && docker_image_status(&d->base, ctx, image_id, false, a, &img, NULL) == 0 && img &&
-        img->n_repo_digests)
-        return img->repo_digests[0];
-    return image_id ? image_id : "";
+    if (docker_image_status(&d->base, ctx, image_id, false, a, &img, NULL) != 0 || !img)
+        return image_id;
+    if (!img->n_repo_digests)
+        return image_id; /* a digest may come with a later push or pull */
+    pthread_mutex_lock(&d->refs_mu);
+    unsigned slot = d->refs_next++ % (sizeof d->refs / sizeof d->refs[0]);
+    snprintf(d->refs[slot].id, sizeof d->refs[slot].id, "%s", image_id);
+    snprintf(d->refs[slot].ref, sizeof d->refs[slot].ref, "%s", img->repo_digests[0]);
+    pthread_mutex_unlock(&d->refs_mu);
+    return img->repo_digests[0];
 }
 
 int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,

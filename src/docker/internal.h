@@ -23,6 +23,14 @@ typedef struct docker_backend {
     /* The previous CPU sample per container, for CPU rates (stats.c). */
     pthread_mutex_t samples_mu;
     struct docker_sample *samples;
+    /* image id → the repo digest ContainerStatus reports (containers.c): an
+     * id is content-addressed, so its digest never changes. */
+    pthread_mutex_t refs_mu;
+    struct {
+        char id[80];
+        char ref[400];
+    } refs[64];
+    unsigned refs_next;
     /* Container events (events.c). */
     cs_event_hub *events;
     pthread_t events_thread;
