@@ -104,6 +104,21 @@ static const char *apparmor_of(const Runtime__V1__SecurityProfile *p, const char
     return NULL;
 }
 
+static void set_ids(cs_security *out, const Runtime__V1__Int64Value *user, const Runtime__V1__Int64Value *group,
+                    int64_t *supplemental, size_t n_supplemental)
+{
+    if (user) {
+        out->has_user = true;
+        out->user = user->value;
+    }
+    if (group) {
+        out->has_group = true;
+        out->group = group->value;
+    }
+    out->supplemental_groups = supplemental;
+    out->n_supplemental_groups = n_supplemental;
+}
+
 /* The deprecated profile fields still come from older kubelets: read them. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -118,16 +133,7 @@ int cri_sandbox_security(const Runtime__V1__LinuxSandboxSecurityContext *sc, cs_
         return cs_error_set(err, CS_ERR_INVALID, "run_as_group needs run_as_user");
     out->privileged = sc->privileged;
     out->readonly_rootfs = sc->readonly_rootfs;
-    if (sc->run_as_user) {
-        out->has_user = true;
-        out->user = sc->run_as_user->value;
-    }
-    if (sc->run_as_group) {
-        out->has_group = true;
-        out->group = sc->run_as_group->value;
-    }
-    out->supplemental_groups = sc->supplemental_groups;
-    out->n_supplemental_groups = sc->n_supplemental_groups;
+    set_ids(out, sc->run_as_user, sc->run_as_group, sc->supplemental_groups, sc->n_supplemental_groups);
     if (seccomp_of(sc->seccomp, sc->seccomp_profile_path, a, &out->seccomp, err) != 0)
         return -1;
     out->apparmor = apparmor_of(sc->apparmor, NULL, a);
@@ -145,18 +151,9 @@ int cri_container_security(const Runtime__V1__LinuxContainerSecurityContext *sc,
     out->privileged = sc->privileged;
     out->readonly_rootfs = sc->readonly_rootfs;
     out->no_new_privs = sc->no_new_privs;
-    if (sc->run_as_user) {
-        out->has_user = true;
-        out->user = sc->run_as_user->value;
-    }
-    if (sc->run_as_group) {
-        out->has_group = true;
-        out->group = sc->run_as_group->value;
-    }
+    set_ids(out, sc->run_as_user, sc->run_as_group, sc->supplemental_groups, sc->n_supplemental_groups);
     if (sc->run_as_username && *sc->run_as_username)
         out->username = sc->run_as_username;
-    out->supplemental_groups = sc->supplemental_groups;
-    out->n_supplemental_groups = sc->n_supplemental_groups;
     if (sc->capabilities) {
         out->cap_add = cri_strs(sc->capabilities->add_capabilities, sc->capabilities->n_add_capabilities);
         out->cap_drop = cri_strs(sc->capabilities->drop_capabilities, sc->capabilities->n_drop_capabilities);

@@ -103,3 +103,15 @@ void docker_json_release(docker_response *resp, cs_json *json)
     cs_json_free(json);
     docker_response_clear(resp);
 }
+
+int docker_call_idempotent(docker_backend *d, const cs_ctx *ctx, const char *method, const char *path, cs_error *err)
+{
+    docker_response resp;
+    if (docker_request(d->http, ctx, method, path, NULL, 0, NULL, &resp, err) != 0)
+        return -1;
+    int rc = 0;
+    if (resp.status >= 400 && resp.status != 404)
+        rc = docker_error_from_response(&resp, err);
+    docker_response_clear(&resp);
+    return rc;
+}

@@ -296,28 +296,13 @@ int docker_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_
 static int stop_one(docker_backend *d, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_arena *a,
                     cs_error *err)
 {
-    docker_response resp;
-    if (docker_request(d->http, ctx, "POST", cs_arena_printf(a, "/containers/%s/stop?t=%lld", id, (long long)timeout_s),
-                       NULL, 0, NULL, &resp, err) != 0)
-        return -1;
-    int rc = 0;
-    if (resp.status >= 400 && resp.status != 404)
-        rc = docker_error_from_response(&resp, err);
-    docker_response_clear(&resp);
-    return rc;
+    return docker_call_idempotent(d, ctx, "POST",
+                                  cs_arena_printf(a, "/containers/%s/stop?t=%lld", id, (long long)timeout_s), err);
 }
 
 static int remove_one(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, cs_error *err)
 {
-    docker_response resp;
-    if (docker_request(d->http, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", id), NULL, 0, NULL,
-                       &resp, err) != 0)
-        return -1;
-    int rc = 0;
-    if (resp.status >= 400 && resp.status != 404)
-        rc = docker_error_from_response(&resp, err);
-    docker_response_clear(&resp);
-    return rc;
+    return docker_call_idempotent(d, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", id), err);
 }
 
 int docker_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err)

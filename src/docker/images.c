@@ -316,15 +316,7 @@ int docker_image_pull(cs_backend *b, const cs_ctx *ctx, const char *ref, const c
 
 static int delete_ref(docker_backend *d, const cs_ctx *ctx, const char *name, cs_arena *a, cs_error *err)
 {
-    char *path = cs_arena_printf(a, "/images/%s", cs_url_path_escape(name, a));
-    docker_response resp = {0};
-    if (docker_request(d->http, ctx, "DELETE", path, NULL, 0, NULL, &resp, err) != 0)
-        return -1;
-    int rc = 0;
-    if (resp.status >= 400 && resp.status != 404)
-        rc = docker_error_from_response(&resp, err);
-    docker_response_clear(&resp);
-    return rc;
+    return docker_call_idempotent(d, ctx, "DELETE", cs_arena_printf(a, "/images/%s", cs_url_path_escape(name, a)), err);
 }
 
 /* CRI removes the image, not one name of it: every tag goes, then the id.

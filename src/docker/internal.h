@@ -48,6 +48,9 @@ static inline docker_backend *docker_of(cs_backend *b)
 int docker_get_json(docker_backend *d, const cs_ctx *ctx, const char *path, docker_response *resp, cs_json **json,
                     cs_error *err);
 void docker_json_release(docker_response *resp, cs_json *json);
+/* A stop or delete: 404 (already gone) and 304 (already stopped) are success,
+ * as CRI's idempotent stop and remove want. */
+int docker_call_idempotent(docker_backend *d, const cs_ctx *ctx, const char *method, const char *path, cs_error *err);
 
 /* security.c */
 /* "key": ["a", "b"] in an open object. */

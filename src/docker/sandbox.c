@@ -211,15 +211,10 @@ int docker_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_err
     int rc = resolve_or_gone(d, ctx, id, a, &full, err);
     if (rc == 1) {
         rc = docker_sandbox_containers(d, ctx, full, false, err);
-        docker_response resp;
         if (rc == 0)
-            rc = docker_request(d->http, ctx, "POST",
-                                cs_arena_printf(a, "/containers/%s/stop?t=%d", full, SANDBOX_STOP_TIMEOUT_S), NULL, 0,
-                                NULL, &resp, err);
-        if (rc == 0 && resp.status >= 400 && resp.status != 404)
-            rc = docker_error_from_response(&resp, err);
-        if (rc == 0)
-            docker_response_clear(&resp);
+            rc = docker_call_idempotent(d, ctx, "POST",
+                                        cs_arena_printf(a, "/containers/%s/stop?t=%d", full, SANDBOX_STOP_TIMEOUT_S),
+                                        err);
         if (rc != 0)
             cs_error_wrap(err, "stop sandbox %s", id);
     }
@@ -235,14 +230,9 @@ int docker_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_e
     int rc = resolve_or_gone(d, ctx, id, a, &full, err);
     if (rc == 1) {
         rc = docker_sandbox_containers(d, ctx, full, true, err);
-        docker_response resp;
         if (rc == 0)
-            rc = docker_request(d->http, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", full), NULL,
-                                0, NULL, &resp, err);
-        if (rc == 0 && resp.status >= 400 && resp.status != 404)
-            rc = docker_error_from_response(&resp, err);
-        if (rc == 0)
-            docker_response_clear(&resp);
+            rc = docker_call_idempotent(d, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", full),
+                                        err);
         if (rc != 0)
             cs_error_wrap(err, "remove sandbox %s", id);
         else
