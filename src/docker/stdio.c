@@ -182,6 +182,21 @@ static docker_stdio *session_new(docker_backend *d, const char *id, bool tty, bo
     return s;
 }
 
+/* The end of both opens: the start size for a TTY, or clean-up and context. */
+static int open_done(const cs_ctx *ctx, docker_stdio *s, int rc, const cs_stdio_opts *o, cs_stdio **out,
+                     cs_error *err, const char *what, const char *id)
+{
+    if (rc != 0) {
+        if (s)
+            stdio_close(&s->base);
+        return cs_error_wrap(err, "%s %s", what, id);
+    }
+    if (s->tty && o->width && o->height)
+        stdio_resize(&s->base, ctx, o->width, o->height, NULL);
+    *out = &s->base;
+    return 0;
+}
+
 int docker_exec_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, const cs_stdio_opts *o,
                      cs_stdio **out, cs_error *err)
 {
@@ -223,17 +238,8 @@ int docker_exec_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_
         const char *body = cs_arena_printf(a, "{\"Detach\":false,\"Tty\":%s}", o->tty ? "true" : "false");
         rc = docker_hijack(d, ctx, cs_arena_printf(a, "/exec/%s/start", eid), body, &s->fd, err);
     }
-    if (rc == 0 && o->tty && o->width && o->height)
-        stdio_resize(&s->base, ctx, o->width, o->height, NULL);
-    if (rc != 0 && s) {
-        stdio_close(&s->base);
-        s = NULL;
-    }
     cs_arena_free(a);
-    if (rc != 0)
-        return cs_error_wrap(err, "exec in %s", id);
-    *out = &s->base;
-    return 0;
+    return open_done(ctx, s, rc, o, out, err, "exec in", id);
 }
 
 int docker_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_stdio_opts *o, cs_stdio **out,
@@ -263,15 +269,6 @@ int docker_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const c
                                            o->stdin_, o->stdout_, o->stderr_),
                            NULL, &s->fd, err);
     }
-    if (rc == 0 && tty && o->width && o->height)
-        stdio_resize(&s->base, ctx, o->width, o->height, NULL);
-    if (rc != 0 && s) {
-        stdio_close(&s->base);
-        s = NULL;
-    }
     cs_arena_free(a);
-    if (rc != 0)
-        return cs_error_wrap(err, "attach to %s", id);
-    *out = &s->base;
-    return 0;
+    return open_done(ctx, s, rc, o, out, err, "attach to", id);
 }
