@@ -30,6 +30,9 @@ void tc_unary_ex(tc_client *c, const char *method, const ProtobufCMessage *req,
 void tc_unary(tc_client *c, const char *method, const ProtobufCMessage *req,
               const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms, tc_result *res);
 
+/* A unary call whose request is raw bytes (malformed input tests). */
+void tc_unary_raw(tc_client *c, const char *method, const void *bytes, size_t len, int timeout_ms, tc_result *res);
+
 /* Server-streaming call: collects every message (array and messages freed by
  * tc_free_messages). */
 void tc_server_stream(tc_client *c, const char *method, const ProtobufCMessage *req,
