@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, builds crishim with ASan and
-# UBSan, and runs every suite (unit, then integration against a private dockerd
-# and registries that the suites start and stop themselves).
+# The test command: installs what the tests need, runs a short pass of the
+# libFuzzer targets, builds crishim with ASan and UBSan, and runs every suite
+# (unit, then integration against a private dockerd and registries that the
+# suites start and stop themselves).
 #   scripts/test.sh [extra ctest args]      e.g. scripts/test.sh -R daemon
+#   CRISHIM_FUZZ_SECONDS=0 skips the fuzzing pass.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CRISHIM_TEST_BUILD:-$root/build-test}
@@ -11,7 +13,12 @@ build=${CRISHIM_TEST_BUILD:-$root/build-test}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCRISHIM_SANITIZE=ON -DCRISHIM_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
-# Leaks fail the run; grpc core's process-lifetime singletons are not ours.
+fuzz_secs=${CRISHIM_FUZZ_SECONDS:-15}
+if [ "$fuzz_secs" -gt 0 ]; then
+    "$root/scripts/fuzz.sh" "$fuzz_secs"
+fi
+
+# Leaks fail the run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

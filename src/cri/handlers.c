@@ -41,5 +41,5 @@ const cs_handler cri_handlers[] = {
     {.method = "/crishim.v1.Streaming/Exec", .bidi = cri_stream_exec},
     {.method = "/crishim.v1.Streaming/Attach", .bidi = cri_stream_attach},
     {.method = "/crishim.v1.Diagnostics/Echo", .bidi = cri_diag_echo},
-    {NULL},
+    {.method = NULL},
 };
