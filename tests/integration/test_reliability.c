@@ -1,0 +1,293 @@
+/* Reliability against a real dockerd: the engine restarted under load (calls
+ * fail UNAVAILABLE during the outage and succeed after, with no restart of
+ * crishim), a soak from 32 clients with open fds and memory flat at the end,
+ * and crishim SIGKILLed in the middle of pod creation (the half-made pod is
+ * complete or cleanly removable after a restart). */
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "runtime/v1/api.pb-c.h"
+
+#define RT(m) "/runtime.v1.RuntimeService/" m
+
+static tc_daemon crishim;
+#define client (crishim.client)
+
+static void start_daemon(void)
+{
+    tc_daemon_up(&crishim, "reliability", NULL);
+}
+
+static void stop_daemon(void)
+{
+    tc_daemon_down(&crishim);
+}
+
+static void env_script(const char *verb)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/scripts/test-env.sh %s %s >/dev/null 2>&1", tc_need_env("CRISHIM_SOURCE_DIR"), verb,
+             tc_need_env("CRISHIM_TEST_DIR"));
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+static int count_fds(pid_t pid)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "ls /proc/%d/fd | wc -l", (int)pid);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p && fscanf(p, "%d", &n) != 1)
+        n = -1;
+    if (p)
+        pclose(p);
+    return n;
+}
+
+static int thread_count(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    int n = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Threads:", 8))
+            n = atoi(line + 8);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static long private_dirty_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Private_Dirty:", 14))
+            kib = atol(line + 14);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* ---- load ---- */
+
+typedef struct loader {
+    pthread_t t;
+    tc_client *c;
+    atomic_bool *stop;
+    int calls, ok, unavailable, other;
+    grpc_status_code other_code;
+    int limit; /* 0: until stop */
+} loader;
+
+static void *load_main(void *arg)
+{
+    loader *l = arg;
+    Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+    while (!atomic_load(l->stop) && (l->limit == 0 || l->calls < l->limit)) {
+        ProtobufCMessage *r = NULL;
+        tc_result res;
+        tc_unary(l->c, RT("ListContainers"), &req.base, &runtime__v1__list_containers_response__descriptor, &r, 5000,
+                 &res);
+        if (r)
+            protobuf_c_message_free_unpacked(r, NULL);
+        l->calls++;
+        if (res.code == GRPC_STATUS_OK)
+            l->ok++;
+        else if (res.code == GRPC_STATUS_UNAVAILABLE || res.code == GRPC_STATUS_DEADLINE_EXCEEDED)
+            l->unavailable++;
+        else {
+            l->other++;
+            l->other_code = res.code;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(engine_restart_under_load)
+{
+    atomic_bool stop = false;
+    loader l[8];
+    char target[300];
+    snprintf(target, sizeof target, "unix:%s", crishim.sock);
+    for (int i = 0; i < 8; i++) {
+        l[i] = (loader){.c = tc_connect(target), .stop = &stop};
+        pthread_create(&l[i].t, NULL, load_main, &l[i]);
+    }
+    usleep(500000);
+    env_script("stop-dockerd");
+    usleep(1500000); /* calls during the outage */
+    env_script("start-dockerd");
+    usleep(1500000); /* and after it */
+    atomic_store(&stop, true);
+    int ok = 0, unavailable = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(l[i].t, NULL);
+        tc_close(l[i].c);
+        ck_assert_msg(l[i].other == 0, "a call failed with code %d, not UNAVAILABLE", l[i].other_code);
+        ok += l[i].ok;
+        unavailable += l[i].unavailable;
+    }
+    ck_assert_msg(unavailable > 0, "no call saw the outage");
+    ck_assert_msg(ok > 0, "no call succeeded");
+    /* and after the outage, calls succeed again without a restart of crishim */
+    Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+    tc_result res;
+    tc_unary(client, RT("ListContainers"), &req.base, &runtime__v1__list_containers_response__descriptor, NULL, 10000,
+             &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "after the outage: %d %s", res.code, res.details);
+}
+END_TEST
+
+/* 32 clients, 300 calls each; returns the calls made. */
+static int soak_round(const char *target)
+{
+    atomic_bool stop = false;
+    loader l[32];
+    for (int i = 0; i < 32; i++) {
+        l[i] = (loader){.c = tc_connect(target), .stop = &stop, .limit = 300};
+        pthread_create(&l[i].t, NULL, load_main, &l[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < 32; i++) {
+        pthread_join(l[i].t, NULL);
+        tc_close(l[i].c);
+        ck_assert_msg(l[i].ok == l[i].calls, "soak: %d of %d calls failed", l[i].calls - l[i].ok, l[i].calls);
+        total += l[i].calls;
+    }
+    sleep(1); /* let closed connections go */
+    return total;
+}
+
+/* The first round grows the worker pool (each worker keeps its engine
+ * connection); a second round of the same load must not grow anything. */
+START_TEST(soak_keeps_fds_and_memory_flat)
+{
+    char target[300];
+    snprintf(target, sizeof target, "unix:%s", crishim.sock);
+    int total = soak_round(target);
+    /* each worker thread holds its engine connection (3 fds with curl's
+     * wake-up pair): what must not grow is the rest */
+    int threads_1 = thread_count(crishim.pid);
+    int fds_1 = count_fds(crishim.pid) - 3 * threads_1;
+    long mem_1 = private_dirty_kib(crishim.pid);
+    total += soak_round(target);
+    int threads_2 = thread_count(crishim.pid);
+    int fds_2 = count_fds(crishim.pid) - 3 * threads_2;
+    long mem_2 = private_dirty_kib(crishim.pid);
+    ck_assert_int_eq(total, 2 * 32 * 300);
+    ck_assert_msg(fds_2 <= fds_1 + 8, "fds beyond the workers' grew from %d to %d over %d more calls (threads %d, %d)",
+                  fds_1, fds_2, total / 2, threads_1, threads_2);
+    ck_assert_msg(mem_2 < mem_1 + 16 * 1024, "private dirty memory grew from %ld to %ld KiB", mem_1, mem_2);
+}
+END_TEST
+
+static char *run_pod_async_then_kill(void)
+{
+    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+    md.name = "halfmade";
+    md.namespace_ = "reliability";
+    md.uid = "halfmade-uid";
+    Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+    pc.metadata = &md;
+    Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    req.config = &pc;
+    /* The call is cut off by the kill: its answer doesn't matter. */
+    pid_t victim = crishim.pid;
+    pid_t killer = fork();
+    if (killer == 0) {
+        usleep(60000);
+        kill(victim, SIGKILL);
+        _exit(0);
+    }
+    tc_result res;
+    tc_unary(client, RT("RunPodSandbox"), &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, NULL, 10000,
+             &res);
+    waitpid(killer, NULL, 0);
+    return NULL;
+}
+
+START_TEST(sigkill_during_pod_creation)
+{
+    run_pod_async_then_kill();
+    waitpid(crishim.pid, NULL, 0);
+    crishim.pid = -1;
+    tc_close(client);
+    client = NULL;
+    start_daemon();
+    /* whatever exists of the pod now is listed, and removable */
+    Runtime__V1__PodSandboxFilter f = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
+    Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    lreq.filter = &f;
+    Runtime__V1__ListPodSandboxResponse *l = NULL;
+    tc_result res;
+    tc_unary(client, RT("ListPodSandbox"), &lreq.base, &runtime__v1__list_pod_sandbox_response__descriptor,
+             (ProtobufCMessage **)&l, 10000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    for (size_t i = 0; i < l->n_items; i++) {
+        if (strcmp(l->items[i]->metadata->name, "halfmade") != 0)
+            continue;
+        Runtime__V1__StopPodSandboxRequest s = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+        s.pod_sandbox_id = l->items[i]->id;
+        tc_unary(client, RT("StopPodSandbox"), &s.base, &runtime__v1__stop_pod_sandbox_response__descriptor, NULL,
+                 30000, &res);
+        ck_assert_msg(res.code == GRPC_STATUS_OK, "stop half-made pod: %s", res.details);
+        Runtime__V1__RemovePodSandboxRequest r = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+        r.pod_sandbox_id = l->items[i]->id;
+        tc_unary(client, RT("RemovePodSandbox"), &r.base, &runtime__v1__remove_pod_sandbox_response__descriptor,
+                 NULL, 30000, &res);
+        ck_assert_msg(res.code == GRPC_STATUS_OK, "remove half-made pod: %s", res.details);
+    }
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    /* a new attempt of the same pod works */
+    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+    md.name = "halfmade";
+    md.namespace_ = "reliability";
+    md.uid = "halfmade-uid";
+    md.attempt = 1;
+    Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+    pc.metadata = &md;
+    Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    req.config = &pc;
+    Runtime__V1__RunPodSandboxResponse *rp = NULL;
+    tc_unary(client, RT("RunPodSandbox"), &req.base, &runtime__v1__run_pod_sandbox_response__descriptor,
+             (ProtobufCMessage **)&rp, 60000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "rerun: %s", res.details);
+    Runtime__V1__RemovePodSandboxRequest r = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    r.pod_sandbox_id = rp->pod_sandbox_id;
+    tc_unary(client, RT("RemovePodSandbox"), &r.base, &runtime__v1__remove_pod_sandbox_response__descriptor, NULL,
+             30000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    protobuf_c_message_free_unpacked(&rp->base, NULL);
+}
+END_TEST
+
+int main(void)
+{
+    tc_need_env("CRISHIM_TEST_DOCKER_HOST");
+    Suite *s = suite_create("reliability");
+    TCase *tc = tcase_create("docker");
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
+    tcase_add_test(tc, engine_restart_under_load);
+    tcase_add_test(tc, soak_keeps_fds_and_memory_flat);
+    tcase_add_test(tc, sigkill_during_pod_creation);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
