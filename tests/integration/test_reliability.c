@@ -150,13 +150,13 @@ START_TEST(engine_restart_under_load)
 }
 END_TEST
 
-/* 32 clients, 300 calls each; returns the calls made. */
+/* 32 clients, 500 calls each; returns the calls made. */
 static int soak_round(const char *target)
 {
     atomic_bool stop = false;
     loader l[32];
     for (int i = 0; i < 32; i++) {
-        l[i] = (loader){.c = tc_connect(target), .stop = &stop, .limit = 300};
+        l[i] = (loader){.c = tc_connect(target), .stop = &stop, .limit = 500};
         pthread_create(&l[i].t, NULL, load_main, &l[i]);
     }
     int total = 0;
@@ -186,7 +186,7 @@ START_TEST(soak_keeps_fds_and_memory_flat)
     int threads_2 = thread_count(crishim.pid);
     int fds_2 = count_fds(crishim.pid) - 3 * threads_2;
     long mem_2 = private_dirty_kib(crishim.pid);
-    ck_assert_int_eq(total, 2 * 32 * 300);
+    ck_assert_int_eq(total, 2 * 32 * 500);
     ck_assert_msg(fds_2 <= fds_1 + 8, "fds beyond the workers' grew from %d to %d over %d more calls (threads %d, %d)",
                   fds_1, fds_2, total / 2, threads_1, threads_2);
     ck_assert_msg(mem_2 < mem_1 + 16 * 1024, "private dirty memory grew from %ld to %ld KiB", mem_1, mem_2);
