@@ -32,6 +32,8 @@ const cs_handler cri_handlers[] = {
     {.method = RUNTIME("ListContainerStats"), .unary = cri_list_container_stats},
     {.method = RUNTIME("PodSandboxStats"), .unary = cri_pod_sandbox_stats},
     {.method = RUNTIME("ListPodSandboxStats"), .unary = cri_list_pod_sandbox_stats},
+    {.method = RUNTIME("StreamContainerStats"), .server_stream = cri_stream_container_stats},
+    {.method = RUNTIME("StreamPodSandboxStats"), .server_stream = cri_stream_pod_sandbox_stats},
     {.method = IMAGE("ListImages"), .unary = cri_list_images},
     {.method = IMAGE("StreamImages"), .server_stream = cri_stream_images},
     {.method = IMAGE("ImageStatus"), .unary = cri_image_status},

@@ -80,6 +80,8 @@ int cri_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMes
 int cri_list_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_list_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_stream_container_stats(cs_call *call, const ProtobufCMessage *req, cs_error *err);
+int cri_stream_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, cs_error *err);
 
 /* streams.c: crishim.v1.Streaming */
 int cri_stream_exec(cs_call *call, cs_error *err);

@@ -81,30 +81,59 @@ int cri_container_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMe
     return 0;
 }
 
-int cri_list_container_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
+static int container_stats_of(cs_call *call, const Runtime__V1__ContainerStatsFilter *pf, cs_container_stats ***items,
+                              size_t *n, cs_error *err)
 {
-    const Runtime__V1__ListContainerStatsRequest *req = (const Runtime__V1__ListContainerStatsRequest *)reqm;
     cri_runtime *rt = CRI_RT(call);
     cs_arena *a = cs_call_arena(call);
     CRI_NEED_OP(call, container_stats_list, err);
     cs_container_filter f = {0};
-    if (req->filter) {
-        f.id = req->filter->id;
-        f.sandbox_id = req->filter->pod_sandbox_id;
-        f.labels = CRI_MAP_IN(req->filter, label_selector, a);
+    if (pf) {
+        f.id = pf->id;
+        f.sandbox_id = pf->pod_sandbox_id;
+        f.labels = CRI_MAP_IN(pf, label_selector, a);
     }
+    return rt->backend->ops->container_stats_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
+}
+
+int cri_list_container_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
+{
+    const Runtime__V1__ListContainerStatsRequest *req = (const Runtime__V1__ListContainerStatsRequest *)reqm;
     cs_container_stats **items;
     size_t n;
-    if (rt->backend->ops->container_stats_list(rt->backend, cs_call_ctx(call), req->filter ? &f : NULL, a, &items, &n,
-                                               err) != 0)
+    if (container_stats_of(call, req->filter, &items, &n, err) != 0)
         return -1;
     Runtime__V1__ListContainerStatsResponse *r =
         CRI_NEW(call, Runtime__V1__ListContainerStatsResponse, RUNTIME__V1__LIST_CONTAINER_STATS_RESPONSE__INIT);
-    r->stats = cs_arena_array(a, n + 1, sizeof *r->stats);
+    r->stats = cs_arena_array(cs_call_arena(call), n + 1, sizeof *r->stats);
     for (size_t i = 0; i < n; i++)
         r->stats[i] = stats_out(call, items[i]);
     r->n_stats = n;
     *resp = &r->base;
+    return 0;
+}
+
+/* The streaming forms send what the list would, in messages of this many. */
+#define STREAM_BATCH 64
+
+int cri_stream_container_stats(cs_call *call, const ProtobufCMessage *reqm, cs_error *err)
+{
+    const Runtime__V1__StreamContainerStatsRequest *req = (const Runtime__V1__StreamContainerStatsRequest *)reqm;
+    cs_container_stats **items;
+    size_t n;
+    if (container_stats_of(call, req->filter, &items, &n, err) != 0)
+        return -1;
+    for (size_t start = 0; start < n; start += STREAM_BATCH) {
+        size_t k = n - start < STREAM_BATCH ? n - start : STREAM_BATCH;
+        Runtime__V1__ContainerStats *batch[STREAM_BATCH];
+        for (size_t i = 0; i < k; i++)
+            batch[i] = stats_out(call, items[start + i]);
+        Runtime__V1__StreamContainerStatsResponse r = RUNTIME__V1__STREAM_CONTAINER_STATS_RESPONSE__INIT;
+        r.container_stats = batch;
+        r.n_container_stats = k;
+        if (cs_call_send(call, &r.base, err) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -173,28 +202,54 @@ int cri_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufC
     return 0;
 }
 
-int cri_list_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
+static int pod_stats_of(cs_call *call, const Runtime__V1__PodSandboxStatsFilter *pf, cs_sandbox_stats ***items,
+                        size_t *n, cs_error *err)
 {
-    const Runtime__V1__ListPodSandboxStatsRequest *req = (const Runtime__V1__ListPodSandboxStatsRequest *)reqm;
     cri_runtime *rt = CRI_RT(call);
     cs_arena *a = cs_call_arena(call);
     CRI_NEED_OP(call, sandbox_stats_list, err);
     cs_sandbox_filter f = {0};
-    if (req->filter) {
-        f.id = req->filter->id;
-        f.labels = CRI_MAP_IN(req->filter, label_selector, a);
+    if (pf) {
+        f.id = pf->id;
+        f.labels = CRI_MAP_IN(pf, label_selector, a);
     }
+    return rt->backend->ops->sandbox_stats_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
+}
+
+int cri_list_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
+{
+    const Runtime__V1__ListPodSandboxStatsRequest *req = (const Runtime__V1__ListPodSandboxStatsRequest *)reqm;
     cs_sandbox_stats **items;
     size_t n;
-    if (rt->backend->ops->sandbox_stats_list(rt->backend, cs_call_ctx(call), req->filter ? &f : NULL, a, &items, &n,
-                                             err) != 0)
+    if (pod_stats_of(call, req->filter, &items, &n, err) != 0)
         return -1;
     Runtime__V1__ListPodSandboxStatsResponse *r =
         CRI_NEW(call, Runtime__V1__ListPodSandboxStatsResponse, RUNTIME__V1__LIST_POD_SANDBOX_STATS_RESPONSE__INIT);
-    r->stats = cs_arena_array(a, n + 1, sizeof *r->stats);
+    r->stats = cs_arena_array(cs_call_arena(call), n + 1, sizeof *r->stats);
     for (size_t i = 0; i < n; i++)
         r->stats[i] = pod_stats_out(call, items[i]);
     r->n_stats = n;
     *resp = &r->base;
+    return 0;
+}
+
+int cri_stream_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *reqm, cs_error *err)
+{
+    const Runtime__V1__StreamPodSandboxStatsRequest *req = (const Runtime__V1__StreamPodSandboxStatsRequest *)reqm;
+    cs_sandbox_stats **items;
+    size_t n;
+    if (pod_stats_of(call, req->filter, &items, &n, err) != 0)
+        return -1;
+    for (size_t start = 0; start < n; start += STREAM_BATCH) {
+        size_t k = n - start < STREAM_BATCH ? n - start : STREAM_BATCH;
+        Runtime__V1__PodSandboxStats *batch[STREAM_BATCH];
+        for (size_t i = 0; i < k; i++)
+            batch[i] = pod_stats_out(call, items[start + i]);
+        Runtime__V1__StreamPodSandboxStatsResponse r = RUNTIME__V1__STREAM_POD_SANDBOX_STATS_RESPONSE__INIT;
+        r.pod_sandbox_stats = batch;
+        r.n_pod_sandbox_stats = k;
+        if (cs_call_send(call, &r.base, err) != 0)
+            return -1;
+    }
     return 0;
 }

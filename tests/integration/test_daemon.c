@@ -133,6 +133,8 @@ static const struct {
     {RT("ListContainerStats"), GRPC_STATUS_OK},
     {RT("PodSandboxStats"), GRPC_STATUS_INVALID_ARGUMENT},
     {RT("ListPodSandboxStats"), GRPC_STATUS_OK},
+    {RT("StreamContainerStats"), GRPC_STATUS_OK},
+    {RT("StreamPodSandboxStats"), GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ListImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/StreamImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ImageStatus", GRPC_STATUS_INVALID_ARGUMENT},

@@ -709,6 +709,27 @@ START_TEST(container_stats_from_cgroups)
         "ListPodSandboxStats", lps, Runtime__V1__ListPodSandboxStatsResponse, &runtime__v1__list_pod_sandbox_stats_response__descriptor);
     ck_assert_uint_ge(all->n_stats, 1);
     protobuf_c_message_free_unpacked(&all->base, NULL);
+
+    /* the streaming forms carry the same, then end */
+    Runtime__V1__StreamPodSandboxStatsRequest sps = RUNTIME__V1__STREAM_POD_SANDBOX_STATS_REQUEST__INIT;
+    ProtobufCMessage **msgs;
+    size_t nm;
+    tc_result sres;
+    tc_server_stream(client, RT("StreamPodSandboxStats"), &sps.base, &runtime__v1__stream_pod_sandbox_stats_response__descriptor,
+                     &msgs, &nm, 30000, &sres);
+    ck_assert_int_eq(sres.code, GRPC_STATUS_OK);
+    ck_assert_uint_ge(nm, 1);
+    tc_free_messages(msgs, nm);
+    Runtime__V1__StreamContainerStatsRequest scs = RUNTIME__V1__STREAM_CONTAINER_STATS_REQUEST__INIT;
+    Runtime__V1__ContainerStatsFilter scf = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+    scf.pod_sandbox_id = p.id;
+    scs.filter = &scf;
+    tc_server_stream(client, RT("StreamContainerStats"), &scs.base, &runtime__v1__stream_container_stats_response__descriptor,
+                     &msgs, &nm, 30000, &sres);
+    ck_assert_int_eq(sres.code, GRPC_STATUS_OK);
+    ck_assert_uint_eq(nm, 1);
+    ck_assert_uint_eq(((Runtime__V1__StreamContainerStatsResponse *)msgs[0])->n_container_stats, 1);
+    tc_free_messages(msgs, nm);
     free(c);
     pod_remove(&p);
 }
