@@ -531,11 +531,5 @@ int main(void)
     tcase_add_test(tc, stale_socket_is_replaced);
     tcase_add_test(tc, sigterm_lets_inflight_call_finish);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    /* No fork: the fixture owns a daemon process and a gRPC client. */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, true);
 }

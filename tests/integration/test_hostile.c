@@ -138,10 +138,5 @@ int main(void)
     tcase_add_test(tc, huge_and_invalid_strings);
     tcase_add_test(tc, oversized_message_is_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, true);
 }

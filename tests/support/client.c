@@ -142,7 +142,10 @@ static void *cancel_main(void *arg)
     return NULL;
 }
 
-void tc_unary_raw(tc_client *c, const char *method, const void *bytes, size_t len, int timeout_ms, tc_result *res)
+/* One request message (already encoded) and its reply, with an optional
+ * cancel from another thread. *in (the reply, or NULL) is the caller's. */
+static void unary_call(tc_client *c, const char *method, grpc_byte_buffer *out, int timeout_ms, int cancel_after_ms,
+                       grpc_byte_buffer **in, tc_result *res)
 {
     double start = tc_now_ms();
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -150,13 +153,11 @@ void tc_unary_raw(tc_client *c, const char *method, const void *bytes, size_t le
     grpc_metadata_array imd, tmd;
     grpc_metadata_array_init(&imd);
     grpc_metadata_array_init(&tmd);
-    grpc_slice s = grpc_slice_from_copied_buffer(bytes, len);
-    grpc_byte_buffer *out = grpc_raw_byte_buffer_create(&s, 1), *in = NULL;
-    grpc_slice_unref(s);
     grpc_status_code code;
     grpc_slice details;
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
+    *in = NULL;
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = out;
@@ -164,48 +165,7 @@ void tc_unary_raw(tc_client *c, const char *method, const void *bytes, size_t le
     ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
     ops[3].data.recv_initial_metadata.recv_initial_metadata = &imd;
     ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &in;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &tmd;
-    ops[5].data.recv_status_on_client.status = &code;
-    ops[5].data.recv_status_on_client.status_details = &details;
-    grpc_call_start_batch(call, ops, 6, (void *)1, NULL);
-    pluck(cq, (void *)1);
-    set_result(res, code, details, start);
-    if (in)
-        grpc_byte_buffer_destroy(in);
-    grpc_byte_buffer_destroy(out);
-    grpc_slice_unref(details);
-    grpc_metadata_array_destroy(&imd);
-    grpc_metadata_array_destroy(&tmd);
-    grpc_call_unref(call);
-    grpc_completion_queue_shutdown(cq);
-    grpc_completion_queue_destroy(cq);
-}
-
-void tc_unary_ex(tc_client *c, const char *method, const ProtobufCMessage *req,
-                 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms,
-                 int cancel_after_ms, tc_result *res)
-{
-    double start = tc_now_ms();
-    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    grpc_call *call = new_call(c, cq, method, timeout_ms);
-    grpc_metadata_array imd, tmd;
-    grpc_metadata_array_init(&imd);
-    grpc_metadata_array_init(&tmd);
-    grpc_byte_buffer *out = pack(req), *in = NULL;
-    grpc_status_code code;
-    grpc_slice details;
-    grpc_op ops[6];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = out;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &imd;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &in;
+    ops[4].data.recv_message.recv_message = in;
     ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
     ops[5].data.recv_status_on_client.trailing_metadata = &tmd;
     ops[5].data.recv_status_on_client.status = &code;
@@ -219,17 +179,36 @@ void tc_unary_ex(tc_client *c, const char *method, const ProtobufCMessage *req,
     if (cancel_after_ms > 0)
         pthread_join(t, NULL);
     set_result(res, code, details, start);
-    if (resp)
-        *resp = (in && code == GRPC_STATUS_OK) ? unpack(in, resp_desc) : NULL;
-    if (in)
-        grpc_byte_buffer_destroy(in);
-    grpc_byte_buffer_destroy(out);
     grpc_slice_unref(details);
     grpc_metadata_array_destroy(&imd);
     grpc_metadata_array_destroy(&tmd);
     grpc_call_unref(call);
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_destroy(cq);
+}
+
+void tc_unary_raw(tc_client *c, const char *method, const void *bytes, size_t len, int timeout_ms, tc_result *res)
+{
+    grpc_slice s = grpc_slice_from_copied_buffer(bytes, len);
+    grpc_byte_buffer *out = grpc_raw_byte_buffer_create(&s, 1), *in;
+    grpc_slice_unref(s);
+    unary_call(c, method, out, timeout_ms, 0, &in, res);
+    if (in)
+        grpc_byte_buffer_destroy(in);
+    grpc_byte_buffer_destroy(out);
+}
+
+void tc_unary_ex(tc_client *c, const char *method, const ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms,
+                 int cancel_after_ms, tc_result *res)
+{
+    grpc_byte_buffer *out = pack(req), *in;
+    unary_call(c, method, out, timeout_ms, cancel_after_ms, &in, res);
+    if (resp)
+        *resp = (in && res->code == GRPC_STATUS_OK) ? unpack(in, resp_desc) : NULL;
+    if (in)
+        grpc_byte_buffer_destroy(in);
+    grpc_byte_buffer_destroy(out);
 }
 
 void tc_unary(tc_client *c, const char *method, const ProtobufCMessage *req,
@@ -508,3 +487,4 @@ void tc_daemon_down(tc_daemon *d)
                       "crishim did not exit 0 on SIGTERM (status %d); see %s", st, d->log);
     }
 }
+

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "suite.h"
+
 typedef struct tc_client tc_client;
 
 typedef struct tc_result {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/base64.h"
+#include "suite.h"
 
 static const struct {
     const char *plain, *encoded;
@@ -196,9 +197,5 @@ int main(void)
     tcase_add_test(tc, decode_respects_length);
     tcase_add_test(tc, invalid_input);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }

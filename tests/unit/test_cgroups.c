@@ -9,6 +9,7 @@
 #include "backend/cgroups.h"
 #include "backend/netdev.h"
 #include "util/fs.h"
+#include "suite.h"
 
 static char root[256];
 
@@ -142,9 +143,5 @@ int main(void)
     tcase_add_test(tc, gone_process);
     tcase_add_test(tc, netdev_default_interface);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "util/log.h"
+#include "suite.h"
 
 static cs_config_result parse(cs_config *cfg, cs_error *err, char **argv)
 {
@@ -121,9 +122,5 @@ int main(void)
     tcase_add_test(tc, bad_input_names_the_problem);
     tcase_add_test(tc, config_json);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backend/imageref.h"
+#include "suite.h"
 
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -83,9 +84,5 @@ int main(void)
     tcase_add_test(tc, rejects_malformed);
     tcase_add_test(tc, normalize_engine_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }

@@ -11,6 +11,7 @@
 
 #include "util/fs.h"
 #include "util/json.h"
+#include "suite.h"
 
 static const char *const fixtures[] = {
     "version.json",       "info.json",          "container_inspect.json", "container_exited_inspect.json",
@@ -1075,9 +1076,5 @@ int main(void)
     tcase_add_test(tw, writer_deep_nesting_is_safe);
     tcase_add_test(tw, writer_take_and_reuse);
     suite_add_tcase(s, tw);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }

@@ -7,6 +7,7 @@
 
 #include "runtime/v1/api.pb-c.h"
 #include "util/arena.h"
+#include "suite.h"
 
 START_TEST(golden_version_response)
 {
@@ -136,9 +137,5 @@ int main(void)
     tcase_add_test(tc, garbage_does_not_decode);
     tcase_add_test(tc, signal_enum_and_services);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }

@@ -10,6 +10,7 @@
 #include "rpc/methods.h"
 #include "rpc/pool.h"
 #include "rpc/status.h"
+#include "suite.h"
 
 START_TEST(status_mapping)
 {
@@ -130,9 +131,5 @@ int main(void)
     tcase_add_test(tc, listen_addresses);
     tcase_add_test(tc, pool_runs_everything_and_grows);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }

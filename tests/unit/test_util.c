@@ -10,6 +10,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/time.h"
+#include "suite.h"
 
 START_TEST(error_set_and_wrap)
 {
@@ -116,9 +117,5 @@ int main(void)
     tcase_add_test(tc, rfc3339_format_and_parse);
     tcase_add_test(tc, logfmt_lines);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tc_run_suite(s, false);
 }
