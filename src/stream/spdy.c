@@ -1,0 +1,1308 @@
+/* SPDY/3.1 connections for the CRI streaming server (and for tests acting as
+ * crictl): frame parsing and writing, the shared zlib header compression, and
+ * per-stream buffering behind a blocking pull API. See spdy.h.
+ *
+ * Flow control. SPDY/3.1 has per-stream and per-session 64 KiB windows grown
+ * by WINDOW_UPDATE. The peers we exist for don't use them: moby/spdystream
+ * (under k8s.io/apimachinery's httpstream/spdy, used by kubelet, crictl and
+ * kubectl) never sends WINDOW_UPDATE or SETTINGS, and its frame loop passes
+ * received WINDOW_UPDATE/SETTINGS to a handler that only logs "unhandled frame
+ * type"; its writers never look at a window. A sender honouring windows would
+ * stall for good after 64 KiB against it. So we never wait on a window either,
+ * ignore WINDOW_UPDATE and SETTINGS, and send no WINDOW_UPDATE: the only
+ * back-pressure is TCP's. Each stream buffers at most SPDY_STREAM_BUFFER
+ * unread bytes; when it is full the reader thread stops reading the socket
+ * until the application drains it, and the peer's writes block in the kernel.
+ * (That also stalls other streams of the connection, as it does in spdystream,
+ * whose frame workers block on an unbuffered channel per stream.)
+ *
+ * Threads. One reader thread per connection owns the input side (socket
+ * reads, the inflate stream). Frames are written by whichever thread needs to,
+ * under wlock, which also guards the deflate stream and stream id allocation
+ * so that ids hit the wire in increasing order. The reader must never wait for
+ * wlock: a writer holding it may be blocked in send() until the peer reads,
+ * and the peer's reader may be equally stuck behind us. Frames the reader
+ * must send (PING echoes, RST_STREAM refusals) go to a small pending queue
+ * that the reader sends only if it gets wlock at once, and that every wlock
+ * holder flushes before letting go. */
+#include "stream/spdy.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "util/log.h"
+#include "util/mem.h"
+
+enum {
+    SPDY_VERSION = 3,
+    TYPE_SYN_STREAM = 1,
+    TYPE_SYN_REPLY = 2,
+    TYPE_RST_STREAM = 3,
+    TYPE_SETTINGS = 4,
+    TYPE_PING = 6,
+    TYPE_GOAWAY = 7,
+    TYPE_HEADERS = 8,
+    TYPE_WINDOW_UPDATE = 9,
+    FLAG_FIN = 0x01,
+    FLAG_UNIDIRECTIONAL = 0x02,
+};
+
+#define IN_BUF_SIZE (64u << 10)
+/* A peer that sends PINGs but never reads our echoes can't grow this. */
+#define PENDING_MAX (64u << 10)
+#define MAX_STREAM_ID 0x7fffffffu
+
+struct spdy_stream {
+    spdy_conn *conn;
+    uint32_t id;
+    bool peer_opened;
+    /* NULL-terminated n0, v0, n1, v1, ...: one allocation; set once */
+    char **hdrs;
+    bool replied;    /* peer-opened: we sent SYN_REPLY; ours: it arrived */
+    bool remote_fin; /* no more DATA will come */
+    bool local_fin;  /* we may not send DATA */
+    bool reset;
+    bool released;
+    int refs; /* the conn's table, plus the reader while it waits on cond */
+    unsigned char *buf;
+    size_t off, len, cap;
+    pthread_cond_t cond; /* data, space, reply, reset, death: all broadcast */
+};
+
+struct spdy_conn {
+    int fd;
+    bool server;
+    pthread_t reader;
+    bool reader_started;
+
+    pthread_mutex_t lock; /* guards everything below down to the reader part */
+    pthread_cond_t cond;  /* accept queue, ping echoes, death */
+    bool dead;            /* EOF, bad input or a failed write */
+    bool shut;            /* spdy_conn_shutdown was called */
+    bool goaway_in;       /* the peer will open no more streams */
+    spdy_stream **streams;
+    size_t nstreams;
+    spdy_stream **acceptq;
+    size_t naccept;
+    uint32_t last_peer_id;
+    uint32_t ping_seen; /* highest echo of our own PING ids */
+    unsigned char *pending;
+    size_t pending_len;
+
+    /* reader thread only */
+    unsigned char *in;
+    size_t in_off, in_len, in_cap;
+    unsigned char *ctl;
+    size_t ctl_cap;
+    z_stream inz;
+    const char *why; /* why the reader stopped, for the log */
+
+    pthread_mutex_t wlock; /* frame writes, outz, next_id, next_ping */
+    z_stream outz;
+    uint32_t next_id;
+    uint32_t next_ping;
+};
+
+/* ---- the SPDY/3 header compression dictionary (draft 3.1, section 2.6.10.1) ----
+ * Sixty-five words, each preceded by its length as a 32-bit big-endian number,
+ * then one run of status lines, dates and media types: 1423 bytes whose
+ * adler32 (0xe3c6a7c2) both sides put in the zlib header. */
+
+static const char *const dict_words[] = {
+    "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset",
+    "accept-encoding", "accept-language", "accept-ranges", "age", "allow", "authorization",
+    "cache-control", "connection", "content-base", "content-encoding", "content-language",
+    "content-length", "content-location", "content-md5", "content-range", "content-type", "date",
+    "etag", "expect", "expires", "from", "host", "if-match", "if-modified-since", "if-none-match",
+    "if-range", "if-unmodified-since", "last-modified", "location", "max-forwards", "pragma",
+    "proxy-authenticate", "proxy-authorization", "range", "referer", "retry-after", "server", "te",
+    "trailer", "transfer-encoding", "upgrade", "user-agent", "vary", "via", "warning",
+    "www-authenticate", "method", "get", "status", "200 OK", "version", "HTTP/1.1", "url", "public",
+    "set-cookie", "keep-alive", "origin",
+};
+
+static const char dict_tail[] =
+    "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505"
+    "203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 "
+    "Unauthorized403 Forbidden404 Not Found500 Internal Server Error501 Not Implemented503 "
+    "Service UnavailableJan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec 00:00:00 Mon, Tue, "
+    "Wed, Thu, Fri, Sat, Sun, GMTchunked,text/html,image/png,image/jpg,image/gif,"
+    "application/xml,application/xhtml+xml,text/plain,text/javascript,publicprivatemax-age="
+    "gzip,deflate,sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.";
+
+#define DICT_SIZE 1423
+static unsigned char dict[DICT_SIZE];
+static pthread_once_t dict_once = PTHREAD_ONCE_INIT;
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void put24(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 16);
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)v;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t get24(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static void dict_build(void)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof dict_words / sizeof dict_words[0]; i++) {
+        size_t n = strlen(dict_words[i]);
+        put32(dict + o, (uint32_t)n);
+        memcpy(dict + o + 4, dict_words[i], n);
+        o += 4 + n;
+    }
+    if (o + sizeof dict_tail - 1 != DICT_SIZE)
+        cs_die("spdy: header dictionary has the wrong size");
+    memcpy(dict + o, dict_tail, sizeof dict_tail - 1);
+}
+
+/* ---- small helpers ---- */
+
+static void deadline_after(struct timespec *ts, int timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Returns ETIMEDOUT once deadline (NULL: none) has passed. */
+static int cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *m, const struct timespec *deadline)
+{
+    if (!deadline) {
+        pthread_cond_wait(cv, m);
+        return 0;
+    }
+    return pthread_cond_timedwait(cv, m, deadline);
+}
+
+static void cond_init_mono(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void ctl_header(unsigned char *p, uint16_t type, uint8_t flags, uint32_t len)
+{
+    p[0] = 0x80;
+    p[1] = SPDY_VERSION;
+    p[2] = (unsigned char)(type >> 8);
+    p[3] = (unsigned char)type;
+    p[4] = flags;
+    put24(p + 5, len);
+}
+
+/* ---- streams (all under c->lock) ---- */
+
+static spdy_stream *stream_new(spdy_conn *c, uint32_t id, bool peer_opened)
+{
+    spdy_stream *s = cs_xcalloc(1, sizeof *s);
+    s->conn = c;
+    s->id = id;
+    s->peer_opened = peer_opened;
+    s->refs = 1;
+    cond_init_mono(&s->cond);
+    c->streams[c->nstreams++] = s;
+    return s;
+}
+
+static void stream_destroy(spdy_stream *s)
+{
+    pthread_cond_destroy(&s->cond);
+    free(s->hdrs);
+    free(s->buf);
+    free(s);
+}
+
+static void stream_unref(spdy_stream *s)
+{
+    if (--s->refs == 0)
+        stream_destroy(s);
+}
+
+static spdy_stream *stream_find(spdy_conn *c, uint32_t id)
+{
+    for (size_t i = 0; i < c->nstreams; i++)
+        if (c->streams[i]->id == id)
+            return c->streams[i];
+    return NULL;
+}
+
+static void wake_all(spdy_conn *c)
+{
+    pthread_cond_broadcast(&c->cond);
+    for (size_t i = 0; i < c->nstreams; i++)
+        pthread_cond_broadcast(&c->streams[i]->cond);
+}
+
+static bool stream_wants_data(const spdy_stream *s)
+{
+    return !s->released && !s->reset && !s->remote_fin && !s->conn->shut;
+}
+
+/* Error for a frame we would send on s now, or 0. */
+static int stream_check_send(spdy_stream *s, bool data, cs_error *err)
+{
+    spdy_conn *c = s->conn;
+    if (c->dead || c->shut)
+        return cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy stream %u: connection closed", s->id);
+    if (s->reset)
+        return cs_error_set(err, CS_ERR_ABORTED, "spdy stream %u: reset", s->id);
+    if (data && s->local_fin)
+        return cs_error_set(err, CS_ERR_CONFLICT, "spdy stream %u: already closed for writing", s->id);
+    if (data && s->peer_opened && !s->replied)
+        return cs_error_set(err, CS_ERR_CONFLICT, "spdy stream %u: write before reply", s->id);
+    return 0;
+}
+
+/* ---- writing (under wlock) ---- */
+
+/* The connection can't be used any more: wake everyone and make the reader's
+ * recv() return. */
+static void conn_kill(spdy_conn *c, const char *why)
+{
+    pthread_mutex_lock(&c->lock);
+    bool was = c->dead;
+    c->dead = true;
+    wake_all(c);
+    pthread_mutex_unlock(&c->lock);
+    if (!was)
+        cs_debug("spdy: connection failed", "reason", why, NULL);
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+static int send_all(spdy_conn *c, const unsigned char *p, size_t n, cs_error *err)
+{
+    while (n > 0) {
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EPIPE;
+            conn_kill(c, "write failed");
+            return cs_error_errno(err, CS_ERR_UNAVAILABLE, e, "spdy: write");
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Sends what the reader queued. wlock held. */
+static void pending_flush_locked(spdy_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    unsigned char *p = c->pending;
+    size_t n = c->pending_len;
+    c->pending = NULL;
+    c->pending_len = 0;
+    pthread_mutex_unlock(&c->lock);
+    if (n > 0)
+        send_all(c, p, n, NULL);
+    free(p);
+}
+
+/* Sends queued frames unless someone else holds wlock: they flush before and
+ * check again after letting go, so nothing queued is left behind. */
+static void pending_kick(spdy_conn *c)
+{
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        bool empty = c->pending_len == 0;
+        pthread_mutex_unlock(&c->lock);
+        if (empty || pthread_mutex_trylock(&c->wlock) != 0)
+            return;
+        pending_flush_locked(c);
+        pthread_mutex_unlock(&c->wlock);
+    }
+}
+
+static void wlock(spdy_conn *c)
+{
+    pthread_mutex_lock(&c->wlock);
+}
+
+static void wunlock(spdy_conn *c)
+{
+    pending_flush_locked(c);
+    pthread_mutex_unlock(&c->wlock);
+    pending_kick(c);
+}
+
+/* Builds a frame on the wire only if the connection is still usable. */
+static int send_frame_locked(spdy_conn *c, const unsigned char *p, size_t n, cs_error *err)
+{
+    pthread_mutex_lock(&c->lock);
+    bool gone = c->dead || c->shut;
+    pthread_mutex_unlock(&c->lock);
+    if (gone)
+        return cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy: connection closed");
+    return send_all(c, p, n, err);
+}
+
+/* Compresses a name/value block into *out at offset `at` (room left in front
+ * for the frame header). wlock held: the deflate stream spans the connection. */
+static int deflate_block(spdy_conn *c, const unsigned char *in, size_t n, size_t at, unsigned char **out,
+                         size_t *outlen, cs_error *err)
+{
+    size_t cap = at + n + 64;
+    unsigned char *buf = cs_xmalloc(cap);
+    size_t len = at;
+    c->outz.next_in = (Bytef *)in;
+    c->outz.avail_in = (uInt)n;
+    for (;;) {
+        if (len == cap) {
+            cap *= 2;
+            buf = cs_xrealloc(buf, cap);
+        }
+        c->outz.next_out = buf + len;
+        c->outz.avail_out = (uInt)(cap - len);
+        int rc = deflate(&c->outz, Z_SYNC_FLUSH);
+        len = cap - c->outz.avail_out;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            free(buf);
+            return cs_error_set(err, CS_ERR_INTERNAL, "spdy: deflate failed (%d)", rc);
+        }
+        if (c->outz.avail_out > 0 && c->outz.avail_in == 0)
+            break;
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+/* The uncompressed name/value block of a NULL-terminated n, v, ... array. */
+static int build_block(const char *const *h, unsigned char **out, size_t *outlen, cs_error *err)
+{
+    size_t count = 0, size = 4;
+    for (; h && h[2 * count]; count++) {
+        if (!h[2 * count + 1])
+            return cs_error_set(err, CS_ERR_INVALID, "spdy: header %s has no value", h[2 * count]);
+        if (!*h[2 * count])
+            return cs_error_set(err, CS_ERR_INVALID, "spdy: empty header name");
+        size += 8 + strlen(h[2 * count]) + strlen(h[2 * count + 1]);
+        if (size > SPDY_MAX_HEADER_BLOCK)
+            return cs_error_set(err, CS_ERR_INVALID, "spdy: headers larger than %u bytes",
+                                SPDY_MAX_HEADER_BLOCK);
+    }
+    unsigned char *b = cs_xmalloc(size), *p = b;
+    put32(p, (uint32_t)count);
+    p += 4;
+    for (size_t i = 0; i < 2 * count; i++) {
+        size_t l = strlen(h[i]);
+        put32(p, (uint32_t)l);
+        memcpy(p + 4, h[i], l);
+        p += 4 + l;
+    }
+    *out = b;
+    *outlen = size;
+    return 0;
+}
+
+/* SYN_STREAM or SYN_REPLY: fixed fields `fixed` (id first) then the block. */
+static int send_headers_locked(spdy_conn *c, uint16_t type, uint8_t flags, const unsigned char *fixed,
+                               size_t nfixed, const char *const *h, cs_error *err)
+{
+    unsigned char *block = NULL, *frame = NULL;
+    size_t nblock, nframe;
+    int rc = -1;
+    if (build_block(h, &block, &nblock, err) < 0)
+        goto out;
+    if (deflate_block(c, block, nblock, 8 + nfixed, &frame, &nframe, err) < 0)
+        goto out;
+    ctl_header(frame, type, flags, (uint32_t)(nframe - 8));
+    memcpy(frame + 8, fixed, nfixed);
+    rc = send_frame_locked(c, frame, nframe, err);
+out:
+    free(block);
+    free(frame);
+    return rc;
+}
+
+/* ---- reading (reader thread) ---- */
+
+/* Makes at least one unread byte available. */
+static int rd_fill(spdy_conn *c)
+{
+    if (c->in_off < c->in_len)
+        return 0;
+    c->in_off = c->in_len = 0;
+    for (;;) {
+        ssize_t r = recv(c->fd, c->in, c->in_cap, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            c->why = r == 0 ? "peer closed the connection" : "read failed";
+            return -1;
+        }
+        c->in_len = (size_t)r;
+        return 0;
+    }
+}
+
+/* Copies exactly n bytes of input to dst. */
+static int rd_exact(spdy_conn *c, unsigned char *dst, size_t n)
+{
+    while (n > 0) {
+        if (rd_fill(c) < 0) {
+            c->why = "truncated frame";
+            return -1;
+        }
+        size_t k = c->in_len - c->in_off;
+        if (k > n)
+            k = n;
+        memcpy(dst, c->in + c->in_off, k);
+        c->in_off += k;
+        dst += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Queues a frame for the peer from the reader thread (see the top comment). */
+static int queue_frame(spdy_conn *c, const unsigned char *p, size_t n)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->pending_len + n > PENDING_MAX) {
+        pthread_mutex_unlock(&c->lock);
+        c->why = "peer does not read our control frames";
+        return -1;
+    }
+    c->pending = cs_xrealloc(c->pending, c->pending_len + n);
+    memcpy(c->pending + c->pending_len, p, n);
+    c->pending_len += n;
+    pthread_mutex_unlock(&c->lock);
+    pending_kick(c);
+    return 0;
+}
+
+static int queue_rst(spdy_conn *c, uint32_t id, uint32_t status)
+{
+    unsigned char f[16];
+    ctl_header(f, TYPE_RST_STREAM, 0, 8);
+    put32(f + 8, id);
+    put32(f + 12, status);
+    return queue_frame(c, f, sizeof f);
+}
+
+/* Decompresses one header block with the connection's inflate stream. */
+static int inflate_block(spdy_conn *c, const unsigned char *in, size_t n, unsigned char **out, size_t *outlen)
+{
+    size_t cap = 1024, len = 0;
+    unsigned char *buf = cs_xmalloc(cap);
+    c->inz.next_in = (Bytef *)in;
+    c->inz.avail_in = (uInt)n;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= SPDY_MAX_HEADER_BLOCK) {
+                c->why = "header block too large";
+                goto fail;
+            }
+            cap = cap * 2 > SPDY_MAX_HEADER_BLOCK ? SPDY_MAX_HEADER_BLOCK : cap * 2;
+            buf = cs_xrealloc(buf, cap);
+        }
+        c->inz.next_out = buf + len;
+        c->inz.avail_out = (uInt)(cap - len);
+        int rc = inflate(&c->inz, Z_SYNC_FLUSH);
+        len = cap - c->inz.avail_out;
+        if (rc == Z_NEED_DICT) {
+            if (inflateSetDictionary(&c->inz, dict, DICT_SIZE) != Z_OK) {
+                c->why = "header block needs an unknown dictionary";
+                goto fail;
+            }
+            continue;
+        }
+        if (rc == Z_BUF_ERROR && c->inz.avail_in == 0 && c->inz.avail_out > 0)
+            break; /* everything consumed, nothing more to give */
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            c->why = "corrupt header block";
+            goto fail;
+        }
+        if (c->inz.avail_in == 0 && c->inz.avail_out > 0)
+            break;
+        if (rc == Z_BUF_ERROR && c->inz.avail_out > 0) {
+            c->why = "corrupt header block";
+            goto fail;
+        }
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+fail:
+    free(buf);
+    return -1;
+}
+
+/* Parses a decompressed name/value block into a NULL-terminated n, v, ...
+ * array in one allocation. */
+static int parse_block(spdy_conn *c, const unsigned char *p, size_t n, char ***out)
+{
+    if (n < 4)
+        goto bad;
+    uint32_t count = get32(p);
+    if (count > (n - 4) / 8)
+        goto bad;
+    /* pass 1: validate */
+    size_t o = 4;
+    for (uint32_t i = 0; i < 2 * count; i++) {
+        if (n - o < 4)
+            goto bad;
+        uint32_t l = get32(p + o);
+        o += 4;
+        if (l > n - o || (l == 0 && i % 2 == 0))
+            goto bad;
+        o += l;
+    }
+    /* pass 2: pointers, then the strings, each NUL-terminated */
+    size_t nptr = 2 * (size_t)count + 1;
+    char **h = cs_xmalloc(nptr * sizeof *h + n + 2 * (size_t)count);
+    char *s = (char *)(h + nptr);
+    o = 4;
+    for (uint32_t i = 0; i < 2 * count; i++) {
+        uint32_t l = get32(p + o);
+        memcpy(s, p + o + 4, l);
+        s[l] = '\0';
+        h[i] = s;
+        s += l + 1;
+        o += 4 + l;
+    }
+    h[2 * count] = NULL;
+    *out = h;
+    return 0;
+bad:
+    c->why = "malformed header block";
+    return -1;
+}
+
+static int read_headers(spdy_conn *c, const unsigned char *block, size_t n, char ***out)
+{
+    *out = NULL;
+    if (n == 0) { /* no block at all: no headers, and the zlib stream untouched */
+        *out = cs_xcalloc(1, sizeof **out);
+        return 0;
+    }
+    unsigned char *raw;
+    size_t nraw;
+    if (inflate_block(c, block, n, &raw, &nraw) < 0)
+        return -1;
+    int rc = parse_block(c, raw, nraw, out);
+    free(raw);
+    return rc;
+}
+
+static int on_syn_stream(spdy_conn *c, uint8_t flags, const unsigned char *p, size_t n)
+{
+    if (n < 10) {
+        c->why = "short SYN_STREAM";
+        return -1;
+    }
+    uint32_t id = get32(p) & MAX_STREAM_ID;
+    char **h;
+    /* decompress even a frame we refuse: the zlib stream spans all frames */
+    if (read_headers(c, p + 10, n - 10, &h) < 0)
+        return -1;
+    uint32_t parity = c->server ? 1 : 0;
+    pthread_mutex_lock(&c->lock);
+    uint32_t status = 0;
+    if (id == 0 || (id & 1) != parity || id <= c->last_peer_id)
+        status = SPDY_PROTOCOL_ERROR;
+    else if (c->shut || c->nstreams >= SPDY_MAX_STREAMS)
+        status = SPDY_REFUSED_STREAM;
+    if (id > c->last_peer_id && (id & 1) == parity)
+        c->last_peer_id = id;
+    if (status == 0) {
+        spdy_stream *s = stream_new(c, id, true);
+        s->hdrs = h;
+        h = NULL;
+        s->remote_fin = flags & FLAG_FIN;
+        s->local_fin = flags & FLAG_UNIDIRECTIONAL;
+        c->acceptq[c->naccept++] = s;
+        pthread_cond_broadcast(&c->cond);
+    }
+    pthread_mutex_unlock(&c->lock);
+    free(h);
+    return status ? queue_rst(c, id, status) : 0;
+}
+
+static int on_syn_reply(spdy_conn *c, uint8_t flags, const unsigned char *p, size_t n)
+{
+    if (n < 4) {
+        c->why = "short SYN_REPLY";
+        return -1;
+    }
+    char **h;
+    if (read_headers(c, p + 4, n - 4, &h) < 0)
+        return -1;
+    pthread_mutex_lock(&c->lock);
+    spdy_stream *s = stream_find(c, get32(p) & MAX_STREAM_ID);
+    if (s && !s->peer_opened && !s->replied) {
+        s->hdrs = h;
+        h = NULL;
+        s->replied = true;
+        if (flags & FLAG_FIN)
+            s->remote_fin = true;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&c->lock);
+    free(h);
+    return 0;
+}
+
+static int on_headers(spdy_conn *c, uint8_t flags, const unsigned char *p, size_t n)
+{
+    if (n < 4) {
+        c->why = "short HEADERS";
+        return -1;
+    }
+    char **h;
+    if (read_headers(c, p + 4, n - 4, &h) < 0)
+        return -1;
+    free(h); /* nothing in the Kubernetes protocols sends these; only FIN matters */
+    pthread_mutex_lock(&c->lock);
+    spdy_stream *s = stream_find(c, get32(p) & MAX_STREAM_ID);
+    if (s && (flags & FLAG_FIN)) {
+        s->remote_fin = true;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int on_rst_stream(spdy_conn *c, const unsigned char *p, size_t n)
+{
+    if (n < 8) {
+        c->why = "short RST_STREAM";
+        return -1;
+    }
+    pthread_mutex_lock(&c->lock);
+    spdy_stream *s = stream_find(c, get32(p) & MAX_STREAM_ID);
+    if (s) {
+        /* data already buffered stays readable: it was sent before the reset */
+        s->reset = true;
+        s->remote_fin = true;
+        s->local_fin = true;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int on_ping(spdy_conn *c, const unsigned char *p, size_t n)
+{
+    if (n < 4) {
+        c->why = "short PING";
+        return -1;
+    }
+    uint32_t id = get32(p);
+    uint32_t ours = c->server ? 0 : 1;
+    if ((id & 1) != ours) {
+        unsigned char f[12];
+        ctl_header(f, TYPE_PING, 0, 4);
+        put32(f + 8, id);
+        return queue_frame(c, f, sizeof f);
+    }
+    pthread_mutex_lock(&c->lock);
+    if (id > c->ping_seen)
+        c->ping_seen = id;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int on_goaway(spdy_conn *c, const unsigned char *p, size_t n)
+{
+    if (n < 4) {
+        c->why = "short GOAWAY";
+        return -1;
+    }
+    uint32_t last = get32(p) & MAX_STREAM_ID;
+    pthread_mutex_lock(&c->lock);
+    c->goaway_in = true;
+    /* streams we opened past `last` were never seen by the peer */
+    for (size_t i = 0; i < c->nstreams; i++) {
+        spdy_stream *s = c->streams[i];
+        if (!s->peer_opened && s->id > last) {
+            s->reset = s->remote_fin = s->local_fin = true;
+        }
+    }
+    wake_all(c);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int on_control(spdy_conn *c, uint16_t type, uint8_t flags, const unsigned char *p, size_t n)
+{
+    switch (type) {
+    case TYPE_SYN_STREAM:
+        return on_syn_stream(c, flags, p, n);
+    case TYPE_SYN_REPLY:
+        return on_syn_reply(c, flags, p, n);
+    case TYPE_RST_STREAM:
+        return on_rst_stream(c, p, n);
+    case TYPE_PING:
+        return on_ping(c, p, n);
+    case TYPE_GOAWAY:
+        return on_goaway(c, p, n);
+    case TYPE_HEADERS:
+        return on_headers(c, flags, p, n);
+    case TYPE_SETTINGS:
+    case TYPE_WINDOW_UPDATE:
+    default:
+        /* no windows to keep (see the top of the file); unknown types are
+         * to be ignored per the draft */
+        return 0;
+    }
+}
+
+/* Appends up to n bytes to s, waiting for room. Returns how much was taken
+ * (all of it, unless the stream stopped wanting data). c->lock held. */
+static void stream_push(spdy_conn *c, spdy_stream *s, const unsigned char *p, size_t n)
+{
+    while (n > 0 && stream_wants_data(s)) {
+        if (s->off > 0 && s->off + s->len + n > s->cap) {
+            memmove(s->buf, s->buf + s->off, s->len);
+            s->off = 0;
+        }
+        size_t want = s->len + n;
+        if (want > s->cap && s->cap < SPDY_STREAM_BUFFER) {
+            size_t cap = s->cap ? s->cap : 16384;
+            while (cap < want && cap < SPDY_STREAM_BUFFER)
+                cap *= 2;
+            if (cap > SPDY_STREAM_BUFFER)
+                cap = SPDY_STREAM_BUFFER;
+            s->buf = cs_xrealloc(s->buf, cap);
+            s->cap = cap;
+        }
+        size_t room = s->cap - s->off - s->len;
+        if (room == 0) {
+            pthread_cond_wait(&s->cond, &c->lock);
+            continue;
+        }
+        size_t k = room < n ? room : n;
+        memcpy(s->buf + s->off + s->len, p, k);
+        s->len += k;
+        p += k;
+        n -= k;
+        pthread_cond_broadcast(&s->cond);
+    }
+}
+
+static int on_data(spdy_conn *c, uint32_t id, uint8_t flags, uint32_t len)
+{
+    if (id == 0) {
+        c->why = "DATA on stream 0";
+        return -1;
+    }
+    pthread_mutex_lock(&c->lock);
+    spdy_stream *s = stream_find(c, id);
+    if (s)
+        s->refs++; /* keeps s while we wait for room, even if released */
+    pthread_mutex_unlock(&c->lock);
+
+    int rc = 0;
+    while (len > 0) {
+        if (rd_fill(c) < 0) {
+            c->why = "truncated DATA frame";
+            rc = -1;
+            break;
+        }
+        size_t k = c->in_len - c->in_off;
+        if (k > len)
+            k = len;
+        if (s) {
+            pthread_mutex_lock(&c->lock);
+            stream_push(c, s, c->in + c->in_off, k);
+            pthread_mutex_unlock(&c->lock);
+        }
+        c->in_off += k;
+        len -= (uint32_t)k;
+    }
+    if (s) {
+        pthread_mutex_lock(&c->lock);
+        if (rc == 0 && (flags & FLAG_FIN)) {
+            s->remote_fin = true;
+            pthread_cond_broadcast(&s->cond);
+        }
+        stream_unref(s);
+        pthread_mutex_unlock(&c->lock);
+    }
+    return rc;
+}
+
+static int read_frame(spdy_conn *c)
+{
+    unsigned char h[8];
+    if (rd_fill(c) < 0)
+        return -1; /* a clean end between frames */
+    if (rd_exact(c, h, sizeof h) < 0)
+        return -1;
+    uint8_t flags = h[4];
+    uint32_t len = get24(h + 5);
+    if (!(h[0] & 0x80))
+        return on_data(c, get32(h) & MAX_STREAM_ID, flags, len);
+
+    uint16_t version = (uint16_t)((h[0] & 0x7f) << 8 | h[1]);
+    uint16_t type = (uint16_t)(h[2] << 8 | h[3]);
+    if (version != SPDY_VERSION) {
+        c->why = "unsupported SPDY version";
+        return -1;
+    }
+    if (len > SPDY_MAX_CONTROL_FRAME) {
+        c->why = "control frame too large";
+        return -1;
+    }
+    if (len > c->ctl_cap) {
+        c->ctl = cs_xrealloc(c->ctl, len);
+        c->ctl_cap = len;
+    }
+    if (rd_exact(c, c->ctl, len) < 0)
+        return -1;
+    return on_control(c, type, flags, c->ctl, len);
+}
+
+static void *reader_main(void *arg)
+{
+    spdy_conn *c = arg;
+    while (read_frame(c) == 0)
+        ;
+    pthread_mutex_lock(&c->lock);
+    bool quiet = c->shut;
+    c->dead = true;
+    wake_all(c);
+    pthread_mutex_unlock(&c->lock);
+    if (!quiet)
+        cs_debug("spdy: connection ended", "reason", c->why ? c->why : "unknown", NULL);
+    return NULL;
+}
+
+/* ---- the public API ---- */
+
+spdy_conn *spdy_conn_new(int fd, bool server, const void *prefix, size_t prefix_len, cs_error *err)
+{
+    pthread_once(&dict_once, dict_build);
+    spdy_conn *c = cs_xcalloc(1, sizeof *c);
+    c->fd = fd;
+    c->server = server;
+    c->next_id = server ? 2 : 1;
+    c->next_ping = server ? 2 : 1;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->wlock, NULL);
+    cond_init_mono(&c->cond);
+    c->streams = cs_xcalloc(SPDY_MAX_STREAMS, sizeof *c->streams);
+    c->acceptq = cs_xcalloc(SPDY_MAX_STREAMS, sizeof *c->acceptq);
+    c->in_cap = prefix_len > IN_BUF_SIZE ? prefix_len : IN_BUF_SIZE;
+    c->in = cs_xmalloc(c->in_cap);
+    if (prefix_len > 0)
+        memcpy(c->in, prefix, prefix_len);
+    c->in_len = prefix_len;
+
+    if (inflateInit(&c->inz) != Z_OK) {
+        cs_error_set(err, CS_ERR_INTERNAL, "spdy: inflateInit failed");
+        goto fail_in;
+    }
+    if (deflateInit(&c->outz, Z_DEFAULT_COMPRESSION) != Z_OK) {
+        cs_error_set(err, CS_ERR_INTERNAL, "spdy: deflateInit failed");
+        goto fail_out;
+    }
+    if (deflateSetDictionary(&c->outz, dict, DICT_SIZE) != Z_OK) {
+        cs_error_set(err, CS_ERR_INTERNAL, "spdy: deflateSetDictionary failed");
+        goto fail;
+    }
+    int rc = pthread_create(&c->reader, NULL, reader_main, c);
+    if (rc != 0) {
+        cs_error_errno(err, CS_ERR_RESOURCE, rc, "spdy: start reader thread");
+        goto fail;
+    }
+    c->reader_started = true;
+    return c;
+fail:
+    deflateEnd(&c->outz);
+fail_out:
+    inflateEnd(&c->inz);
+fail_in:
+    c->dead = true;
+    spdy_conn_free(c);
+    return NULL;
+}
+
+int spdy_conn_accept(spdy_conn *c, int timeout_ms, spdy_stream **out)
+{
+    struct timespec dl;
+    if (timeout_ms >= 0)
+        deadline_after(&dl, timeout_ms);
+    *out = NULL;
+    pthread_mutex_lock(&c->lock);
+    int rc = -1;
+    for (;;) {
+        if (c->naccept > 0) {
+            *out = c->acceptq[0];
+            memmove(c->acceptq, c->acceptq + 1, --c->naccept * sizeof *c->acceptq);
+            rc = 0;
+            break;
+        }
+        if (c->dead || c->shut || c->goaway_in)
+            break;
+        if (cond_wait_until(&c->cond, &c->lock, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
+            rc = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int spdy_conn_ping(spdy_conn *c, int timeout_ms, cs_error *err)
+{
+    struct timespec dl;
+    if (timeout_ms >= 0)
+        deadline_after(&dl, timeout_ms);
+    unsigned char f[12];
+    wlock(c);
+    uint32_t id = c->next_ping;
+    c->next_ping += 2;
+    ctl_header(f, TYPE_PING, 0, 4);
+    put32(f + 8, id);
+    int rc = send_frame_locked(c, f, sizeof f, err);
+    wunlock(c);
+    if (rc < 0)
+        return -1;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if (c->ping_seen >= id) {
+            rc = 0;
+            break;
+        }
+        if (c->dead || c->shut) {
+            rc = cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy: connection closed before the PING echo");
+            break;
+        }
+        if (cond_wait_until(&c->cond, &c->lock, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
+            rc = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+bool spdy_conn_alive(spdy_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool alive = !c->dead && !c->shut;
+    pthread_mutex_unlock(&c->lock);
+    return alive;
+}
+
+void spdy_conn_shutdown(spdy_conn *c)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->shut) {
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    c->shut = true;
+    bool dead = c->dead;
+    uint32_t last = c->last_peer_id;
+    wake_all(c);
+    pthread_mutex_unlock(&c->lock);
+    /* best effort: a writer stuck in send() must not keep us here */
+    if (!dead && pthread_mutex_trylock(&c->wlock) == 0) {
+        unsigned char f[16];
+        ctl_header(f, TYPE_GOAWAY, 0, 8);
+        put32(f + 8, last);
+        put32(f + 12, 0);
+        ssize_t w;
+        do
+            w = send(c->fd, f, sizeof f, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (w < 0 && errno == EINTR);
+        pthread_mutex_unlock(&c->wlock);
+    }
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+void spdy_conn_free(spdy_conn *c)
+{
+    if (!c)
+        return;
+    if (c->reader_started) {
+        spdy_conn_shutdown(c);
+        pthread_join(c->reader, NULL);
+        inflateEnd(&c->inz);
+        deflateEnd(&c->outz);
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    for (size_t i = 0; i < c->nstreams; i++)
+        stream_destroy(c->streams[i]);
+    free(c->streams);
+    free(c->acceptq);
+    free(c->pending);
+    free(c->in);
+    free(c->ctl);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->wlock);
+    free(c);
+}
+
+const char *spdy_stream_header(spdy_stream *s, const char *name)
+{
+    spdy_conn *c = s->conn;
+    const char *v = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (char **h = s->hdrs; h && h[0]; h += 2) {
+        if (strcasecmp(h[0], name) == 0) {
+            v = h[1];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+uint32_t spdy_stream_id(spdy_stream *s)
+{
+    return s->id;
+}
+
+int spdy_stream_reply(spdy_stream *s, cs_error *err)
+{
+    spdy_conn *c = s->conn;
+    pthread_mutex_lock(&c->lock);
+    int rc = 0;
+    if (!s->peer_opened || s->replied)
+        rc = cs_error_set(err, CS_ERR_CONFLICT, "spdy stream %u: %s", s->id,
+                          s->peer_opened ? "already replied" : "cannot reply to a stream we opened");
+    else
+        rc = stream_check_send(s, false, err);
+    pthread_mutex_unlock(&c->lock);
+    if (rc < 0)
+        return -1;
+
+    unsigned char fixed[4];
+    put32(fixed, s->id);
+    const char *none[] = {NULL};
+    wlock(c);
+    rc = send_headers_locked(c, TYPE_SYN_REPLY, 0, fixed, sizeof fixed, none, err);
+    if (rc == 0) {
+        pthread_mutex_lock(&c->lock);
+        s->replied = true;
+        pthread_mutex_unlock(&c->lock);
+    }
+    wunlock(c);
+    return rc;
+}
+
+spdy_stream *spdy_stream_open(spdy_conn *c, const char *const *headers, bool fin, cs_error *err)
+{
+    spdy_stream *s = NULL;
+    wlock(c);
+    pthread_mutex_lock(&c->lock);
+    if (c->dead || c->shut || c->goaway_in)
+        cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy: connection closed");
+    else if (c->nstreams >= SPDY_MAX_STREAMS)
+        cs_error_set(err, CS_ERR_RESOURCE, "spdy: too many streams (%d)", SPDY_MAX_STREAMS);
+    else if (c->next_id > MAX_STREAM_ID)
+        cs_error_set(err, CS_ERR_RESOURCE, "spdy: stream ids exhausted");
+    else {
+        s = stream_new(c, c->next_id, false);
+        c->next_id += 2;
+        s->local_fin = fin;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (s) {
+        unsigned char fixed[10] = {0};
+        put32(fixed, s->id);
+        /* associated-to 0, priority 0, slot 0: what spdystream sends */
+        if (send_headers_locked(c, TYPE_SYN_STREAM, fin ? FLAG_FIN : 0, fixed, sizeof fixed, headers, err) < 0)
+            s = NULL; /* the stream stays in the table until the conn is freed */
+    }
+    wunlock(c);
+    return s;
+}
+
+int spdy_stream_wait_reply(spdy_stream *s, int timeout_ms, cs_error *err)
+{
+    spdy_conn *c = s->conn;
+    if (s->peer_opened)
+        return cs_error_set(err, CS_ERR_INVALID, "spdy stream %u: the peer opened it", s->id);
+    struct timespec dl;
+    if (timeout_ms >= 0)
+        deadline_after(&dl, timeout_ms);
+    int rc;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if (s->replied) {
+            rc = 0;
+            break;
+        }
+        if (s->reset) {
+            rc = cs_error_set(err, CS_ERR_ABORTED, "spdy stream %u: reset before reply", s->id);
+            break;
+        }
+        if (c->dead || c->shut) {
+            rc = cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy stream %u: connection closed before reply", s->id);
+            break;
+        }
+        if (cond_wait_until(&s->cond, &c->lock, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
+            rc = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int spdy_stream_read(spdy_stream *s, void *buf, size_t cap, size_t *n, int timeout_ms, cs_error *err)
+{
+    spdy_conn *c = s->conn;
+    *n = 0;
+    if (cap == 0)
+        return cs_error_set(err, CS_ERR_INVALID, "spdy stream %u: read into an empty buffer", s->id);
+    struct timespec dl;
+    if (timeout_ms >= 0)
+        deadline_after(&dl, timeout_ms);
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if (s->len > 0) {
+            size_t k = s->len < cap ? s->len : cap;
+            memcpy(buf, s->buf + s->off, k);
+            s->off += k;
+            s->len -= k;
+            if (s->len == 0)
+                s->off = 0;
+            *n = k;
+            pthread_cond_broadcast(&s->cond); /* the reader may wait for room */
+            break;
+        }
+        if (s->remote_fin || s->reset || c->dead || c->shut)
+            break;
+        if (cond_wait_until(&s->cond, &c->lock, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
+            rc = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* One DATA frame. wlock held. */
+static int send_data_locked(spdy_stream *s, const unsigned char *p, size_t n, uint8_t flags, cs_error *err)
+{
+    spdy_conn *c = s->conn;
+    pthread_mutex_lock(&c->lock);
+    int rc = stream_check_send(s, true, err);
+    if (rc == 0 && (flags & FLAG_FIN))
+        s->local_fin = true;
+    pthread_mutex_unlock(&c->lock);
+    if (rc < 0)
+        return -1;
+    unsigned char *f = cs_xmalloc(8 + n);
+    put32(f, s->id);
+    f[4] = flags;
+    put24(f + 5, (uint32_t)n);
+    if (n > 0)
+        memcpy(f + 8, p, n);
+    rc = send_frame_locked(c, f, 8 + n, err);
+    free(f);
+    return rc;
+}
+
+int spdy_stream_write(spdy_stream *s, const void *data, size_t len, cs_error *err)
+{
+    const unsigned char *p = data;
+    while (len > 0) {
+        size_t k = len < SPDY_MAX_DATA_FRAME ? len : SPDY_MAX_DATA_FRAME;
+        /* wlock per frame, so other streams' frames and PING echoes get in */
+        wlock(s->conn);
+        int rc = send_data_locked(s, p, k, 0, err);
+        wunlock(s->conn);
+        if (rc < 0)
+            return -1;
+        p += k;
+        len -= k;
+    }
+    return 0;
+}
+
+int spdy_stream_close(spdy_stream *s, cs_error *err)
+{
+    wlock(s->conn);
+    int rc = send_data_locked(s, NULL, 0, FLAG_FIN, err);
+    wunlock(s->conn);
+    return rc;
+}
+
+int spdy_stream_reset(spdy_stream *s, uint32_t status, cs_error *err)
+{
+    spdy_conn *c = s->conn;
+    pthread_mutex_lock(&c->lock);
+    bool was = s->reset;
+    s->reset = s->remote_fin = s->local_fin = true;
+    s->off = s->len = 0; /* nobody will read it */
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&c->lock);
+    if (was)
+        return 0;
+    unsigned char f[16];
+    ctl_header(f, TYPE_RST_STREAM, 0, 8);
+    put32(f + 8, s->id);
+    put32(f + 12, status);
+    wlock(c);
+    int rc = send_frame_locked(c, f, sizeof f, err);
+    wunlock(c);
+    return rc;
+}
+
+void spdy_stream_release(spdy_stream *s)
+{
+    spdy_conn *c = s->conn;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nstreams; i++) {
+        if (c->streams[i] == s) {
+            c->streams[i] = c->streams[--c->nstreams];
+            break;
+        }
+    }
+    for (size_t i = 0; i < c->naccept; i++) {
+        if (c->acceptq[i] == s) {
+            memmove(c->acceptq + i, c->acceptq + i + 1, (--c->naccept - i) * sizeof *c->acceptq);
+            break;
+        }
+    }
+    s->released = true;
+    pthread_cond_broadcast(&s->cond);
+    stream_unref(s);
+    pthread_mutex_unlock(&c->lock);
+}
