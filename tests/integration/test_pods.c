@@ -13,22 +13,21 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "pods.h"
 #include "crishim/v1/crishim.pb-c.h"
 #include "runtime/v1/api.pb-c.h"
-
-#define RT(m) "/runtime.v1.RuntimeService/" m
 
 static tc_daemon crishim;
 #define client (crishim.client)
 #define daemon_pid (crishim.pid)
 #define need_env tc_need_env
-static char pod_logs[256];
-static int pod_seq;
 
 static void start_daemon(void)
 {
     tc_daemon_up(&crishim, "pods", NULL);
-    snprintf(pod_logs, sizeof pod_logs, "%s/pod-logs", need_env("CRISHIM_TEST_DIR"));
+    char logs[256];
+    snprintf(logs, sizeof logs, "%s/pod-logs", need_env("CRISHIM_TEST_DIR"));
+    tp_use(&crishim, "pods", logs);
 }
 
 static void stop_daemon(void)
@@ -50,185 +49,7 @@ static void setup(void)
     ck_assert_msg(res.code == GRPC_STATUS_OK, "pull: %s", res.details);
 }
 
-/* ---- helpers ---- */
-
-static ProtobufCMessage *call(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
-                              grpc_status_code want, tc_result *res)
-{
-    tc_result local;
-    if (!res)
-        res = &local;
-    ProtobufCMessage *resp = NULL;
-    tc_unary(client, method, req, out, &resp, 60000, res);
-    ck_assert_msg(res->code == want, "%s: got %d (%s), want %d", method, res->code, res->details, want);
-    return resp;
-}
-
-/* For calls whose response is not looked at. */
-static void call_drop(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
-                      grpc_status_code want, tc_result *res)
-{
-    ProtobufCMessage *m = call(method, req, out, want, res);
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-}
-
-#define CALL_OK(method, req, T, out_desc) ((T *)call(RT(method), &(req).base, out_desc, GRPC_STATUS_OK, NULL))
-
-typedef struct pod {
-    Runtime__V1__PodSandboxConfig cfg;
-    Runtime__V1__PodSandboxMetadata md;
-    Runtime__V1__LinuxPodSandboxConfig linux;
-    Runtime__V1__LinuxSandboxSecurityContext sc;
-    Runtime__V1__NamespaceOption ns;
-    Runtime__V1__PodSandboxConfig__LabelsEntry label, *labels[1];
-    char name[64], uid[64], logdir[400];
-    char *id;
-} pod;
-
-static void pod_init(pod *p, Runtime__V1__NamespaceMode net)
-{
-    memset(p, 0, sizeof *p);
-    runtime__v1__pod_sandbox_config__init(&p->cfg);
-    runtime__v1__pod_sandbox_metadata__init(&p->md);
-    runtime__v1__linux_pod_sandbox_config__init(&p->linux);
-    runtime__v1__linux_sandbox_security_context__init(&p->sc);
-    runtime__v1__namespace_option__init(&p->ns);
-    runtime__v1__pod_sandbox_config__labels_entry__init(&p->label);
-    int seq = ++pod_seq;
-    snprintf(p->name, sizeof p->name, "pod%d", seq);
-    snprintf(p->uid, sizeof p->uid, "uid-%d-%d", (int)getpid(), seq);
-    snprintf(p->logdir, sizeof p->logdir, "%s/%s", pod_logs, p->uid);
-    p->md.name = p->name;
-    p->md.namespace_ = "test";
-    p->md.uid = p->uid;
-    p->cfg.metadata = &p->md;
-    p->cfg.log_directory = p->logdir;
-    p->cfg.hostname = p->name;
-    p->label.key = "suite";
-    p->label.value = "pods";
-    p->labels[0] = &p->label;
-    p->cfg.labels = p->labels;
-    p->cfg.n_labels = 1;
-    p->ns.network = net;
-    p->sc.namespace_options = &p->ns;
-    p->linux.security_context = &p->sc;
-    p->cfg.linux = &p->linux;
-}
-
-static void pod_run(pod *p)
-{
-    Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-    req.config = &p->cfg;
-    Runtime__V1__RunPodSandboxResponse *r =
-        CALL_OK("RunPodSandbox", req, Runtime__V1__RunPodSandboxResponse, &runtime__v1__run_pod_sandbox_response__descriptor);
-    p->id = strdup(r->pod_sandbox_id);
-    protobuf_c_message_free_unpacked(&r->base, NULL);
-}
-
-static void pod_remove(pod *p)
-{
-    Runtime__V1__StopPodSandboxRequest s = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-    s.pod_sandbox_id = p->id;
-    protobuf_c_message_free_unpacked(call(RT("StopPodSandbox"), &s.base, &runtime__v1__stop_pod_sandbox_response__descriptor,
-                                          GRPC_STATUS_OK, NULL),
-                                     NULL);
-    Runtime__V1__RemovePodSandboxRequest r = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-    r.pod_sandbox_id = p->id;
-    protobuf_c_message_free_unpacked(call(RT("RemovePodSandbox"), &r.base, &runtime__v1__remove_pod_sandbox_response__descriptor, GRPC_STATUS_OK,
-             NULL),
-        NULL);
-    free(p->id);
-}
-
-/* Creates (and optionally starts) a container running `sh -c script`. */
-static char *container(pod *p, const char *name, const char *script, int64_t memory, bool start)
-{
-    Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
-    md.name = (char *)name;
-    Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
-    img.image = (char *)need_env("CRISHIM_TEST_IMG_BUSYBOX");
-    char *cmd[] = {"sh", "-c", (char *)script};
-    char logp[128];
-    snprintf(logp, sizeof logp, "%s/0.log", name);
-    Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
-    res.memory_limit_in_bytes = memory;
-    res.oom_score_adj = -100; /* clamped when the host can't grant it */
-    Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
-    lc.resources = &res;
-    Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
-    cfg.metadata = &md;
-    cfg.image = &img;
-    cfg.command = cmd;
-    cfg.n_command = 3;
-    cfg.log_path = logp;
-    cfg.linux = &lc;
-    Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
-    req.pod_sandbox_id = p->id;
-    req.config = &cfg;
-    req.sandbox_config = &p->cfg;
-    Runtime__V1__CreateContainerResponse *r = CALL_OK("CreateContainer", req, Runtime__V1__CreateContainerResponse,
-                                                      &runtime__v1__create_container_response__descriptor);
-    char *id = strdup(r->container_id);
-    protobuf_c_message_free_unpacked(&r->base, NULL);
-    if (start) {
-        Runtime__V1__StartContainerRequest s = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-        s.container_id = id;
-        protobuf_c_message_free_unpacked(call(RT("StartContainer"), &s.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK, NULL),
-            NULL);
-    }
-    return id;
-}
-
-static Runtime__V1__ContainerStatusResponse *status(const char *id)
-{
-    Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
-    req.container_id = (char *)id;
-    return CALL_OK("ContainerStatus", req, Runtime__V1__ContainerStatusResponse,
-                   &runtime__v1__container_status_response__descriptor);
-}
-
-/* Waits until the container has exited; returns its status. */
-static Runtime__V1__ContainerStatusResponse *wait_exit(const char *id, int timeout_s)
-{
-    for (int i = 0; i < timeout_s * 10; i++) {
-        Runtime__V1__ContainerStatusResponse *s = status(id);
-        if (s->status->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
-            return s;
-        protobuf_c_message_free_unpacked(&s->base, NULL);
-        usleep(100000);
-    }
-    ck_abort_msg("container %s did not exit in %d s", id, timeout_s);
-    return NULL;
-}
-
-static Runtime__V1__ExecSyncResponse *exec_sync(const char *id, const char *script, int64_t timeout,
-                                                grpc_status_code want, tc_result *res)
-{
-    char *cmd[] = {"sh", "-c", (char *)script};
-    Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
-    req.container_id = (char *)id;
-    req.cmd = cmd;
-    req.n_cmd = 3;
-    req.timeout = timeout;
-    return (Runtime__V1__ExecSyncResponse *)call(RT("ExecSync"), &req.base, &runtime__v1__exec_sync_response__descriptor,
-                                                 want, res);
-}
-
-static char *bytes_dup(ProtobufCBinaryData b)
-{
-    return b.data ? strndup((char *)b.data, b.len) : strdup("");
-}
-
-static char *exec_out(const char *id, const char *script)
-{
-    Runtime__V1__ExecSyncResponse *r = exec_sync(id, script, 10, GRPC_STATUS_OK, NULL);
-    ck_assert_msg(r->exit_code == 0, "exec %s: exit %d: %.*s", script, r->exit_code, (int)r->stderr.len,
-                  r->stderr.data);
-    char *s = bytes_dup(r->stdout);
-    protobuf_c_message_free_unpacked(&r->base, NULL);
-    return s;
-}
+/* ---- helpers: tests/support/pods.c ---- */
 
 static char *read_file(const char *path)
 {
@@ -264,7 +85,7 @@ static size_t count_containers(Runtime__V1__ContainerFilter *f)
     Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
     req.filter = f;
     Runtime__V1__ListContainersResponse *r =
-        CALL_OK("ListContainers", req, Runtime__V1__ListContainersResponse, &runtime__v1__list_containers_response__descriptor);
+        TP_CALL_OK("ListContainers", req, Runtime__V1__ListContainersResponse, &runtime__v1__list_containers_response__descriptor);
     size_t n = r->n_containers;
     protobuf_c_message_free_unpacked(&r->base, NULL);
     return n;
@@ -274,14 +95,14 @@ static size_t count_containers(Runtime__V1__ContainerFilter *f)
 
 START_TEST(lifecycle_and_filters)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
 
     Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
     sreq.pod_sandbox_id = p.id;
     sreq.verbose = 1;
-    Runtime__V1__PodSandboxStatusResponse *ps = CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
+    Runtime__V1__PodSandboxStatusResponse *ps = TP_CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
                                                         &runtime__v1__pod_sandbox_status_response__descriptor);
     ck_assert_int_eq(ps->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
     ck_assert_str_eq(ps->status->metadata->name, p.name);
@@ -294,8 +115,8 @@ START_TEST(lifecycle_and_filters)
     struct stat st;
     ck_assert_msg(stat(p.logdir, &st) == 0 && S_ISDIR(st.st_mode), "log directory %s not created", p.logdir);
 
-    char *c = container(&p, "main", "echo started; exec sleep 300", 0, true);
-    Runtime__V1__ContainerStatusResponse *cs = status(c);
+    char *c = tp_container(&p, "main", "echo started; exec sleep 300", 0, true);
+    Runtime__V1__ContainerStatusResponse *cs = tp_status(c);
     ck_assert_int_eq(cs->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
     ck_assert_int_gt(cs->status->started_at, 0);
     ck_assert_msg(strstr(cs->status->log_path, "main/0.log") != NULL, "log_path %s", cs->status->log_path);
@@ -328,11 +149,11 @@ START_TEST(lifecycle_and_filters)
     Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
     lreq.filter = &pf;
     Runtime__V1__ListPodSandboxResponse *l =
-        CALL_OK("ListPodSandbox", lreq, Runtime__V1__ListPodSandboxResponse, &runtime__v1__list_pod_sandbox_response__descriptor);
+        TP_CALL_OK("ListPodSandbox", lreq, Runtime__V1__ListPodSandboxResponse, &runtime__v1__list_pod_sandbox_response__descriptor);
     ck_assert_uint_eq(l->n_items, 0);
     protobuf_c_message_free_unpacked(&l->base, NULL);
     pf.id = p.id;
-    l = CALL_OK("ListPodSandbox", lreq, Runtime__V1__ListPodSandboxResponse, &runtime__v1__list_pod_sandbox_response__descriptor);
+    l = TP_CALL_OK("ListPodSandbox", lreq, Runtime__V1__ListPodSandboxResponse, &runtime__v1__list_pod_sandbox_response__descriptor);
     ck_assert_uint_eq(l->n_items, 1);
     ck_assert_str_eq(l->items[0]->metadata->name, p.name);
     protobuf_c_message_free_unpacked(&l->base, NULL);
@@ -357,35 +178,35 @@ START_TEST(lifecycle_and_filters)
     stop.container_id = c;
     stop.timeout = 5;
     for (int i = 0; i < 2; i++)
-        protobuf_c_message_free_unpacked(call(RT("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, GRPC_STATUS_OK, NULL),
+        protobuf_c_message_free_unpacked(tp_call(RT("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, GRPC_STATUS_OK, NULL),
             NULL);
-    cs = status(c);
+    cs = tp_status(c);
     ck_assert_int_eq(cs->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
     ck_assert_int_gt(cs->status->finished_at, 0);
     protobuf_c_message_free_unpacked(&cs->base, NULL);
     Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
     rm.container_id = c;
     for (int i = 0; i < 2; i++)
-        protobuf_c_message_free_unpacked(call(RT("RemoveContainer"), &rm.base,
+        protobuf_c_message_free_unpacked(tp_call(RT("RemoveContainer"), &rm.base,
                                               &runtime__v1__remove_container_response__descriptor, GRPC_STATUS_OK, NULL),
                                          NULL);
     Runtime__V1__ContainerStatusRequest gone = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
     gone.container_id = c;
-    call_drop(RT("ContainerStatus"), &gone.base, &runtime__v1__container_status_response__descriptor,
+    tp_call_drop(RT("ContainerStatus"), &gone.base, &runtime__v1__container_status_response__descriptor,
          GRPC_STATUS_NOT_FOUND, NULL);
     free(c);
 
     char *pid = strdup(p.id);
-    pod_remove(&p);
+    tp_pod_remove(&p);
     /* stop and remove again: idempotent */
     Runtime__V1__StopPodSandboxRequest s2 = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
     s2.pod_sandbox_id = pid;
-    call_drop(RT("StopPodSandbox"), &s2.base, &runtime__v1__stop_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
+    tp_call_drop(RT("StopPodSandbox"), &s2.base, &runtime__v1__stop_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
     Runtime__V1__RemovePodSandboxRequest r2 = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
     r2.pod_sandbox_id = pid;
-    call_drop(RT("RemovePodSandbox"), &r2.base, &runtime__v1__remove_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
+    tp_call_drop(RT("RemovePodSandbox"), &r2.base, &runtime__v1__remove_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
     sreq.pod_sandbox_id = pid;
-    call_drop(RT("PodSandboxStatus"), &sreq.base, &runtime__v1__pod_sandbox_status_response__descriptor,
+    tp_call_drop(RT("PodSandboxStatus"), &sreq.base, &runtime__v1__pod_sandbox_status_response__descriptor,
          GRPC_STATUS_NOT_FOUND, NULL);
     free(pid);
 }
@@ -393,16 +214,16 @@ END_TEST
 
 START_TEST(containers_share_the_pod_network)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
-    char *server = container(&p, "server", "exec httpd -f -p 8080 -h /etc", 0, true);
-    char *clientc = container(&p, "client", "exec sleep 300", 0, true);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *server = tp_container(&p, "server", "exec httpd -f -p 8080 -h /etc", 0, true);
+    char *clientc = tp_container(&p, "client", "exec sleep 300", 0, true);
     char *out = NULL;
     for (int i = 0; i < 50; i++) {
-        Runtime__V1__ExecSyncResponse *r = exec_sync(clientc, "wget -qO- http://127.0.0.1:8080/passwd", 10, GRPC_STATUS_OK, NULL);
+        Runtime__V1__ExecSyncResponse *r = tp_exec_sync(clientc, "wget -qO- http://127.0.0.1:8080/passwd", 10, GRPC_STATUS_OK, NULL);
         if (r->exit_code == 0)
-            out = bytes_dup(r->stdout);
+            out = tp_bytes_dup(r->stdout);
         protobuf_c_message_free_unpacked(&r->base, NULL);
         if (out)
             break;
@@ -411,70 +232,70 @@ START_TEST(containers_share_the_pod_network)
     ck_assert_msg(out && strstr(out, "root:x:0:0") != NULL, "client could not reach server over localhost");
     free(out);
     /* the pod's hostname and DNS come from the sandbox config */
-    char *h = exec_out(clientc, "hostname");
+    char *h = tp_exec_out(clientc, "hostname");
     ck_assert_msg(!strncmp(h, p.name, strlen(p.name)), "hostname %s", h);
     free(h);
     free(server);
     free(clientc);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
 START_TEST(host_network_pod)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__NODE);
-    pod_run(&p);
-    char *c = container(&p, "main", "exec sleep 300", 0, true);
-    char *h = exec_out(c, "hostname");
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__NODE);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "main", "exec sleep 300", 0, true);
+    char *h = tp_exec_out(c, "hostname");
     char host[256];
     gethostname(host, sizeof host);
     ck_assert_msg(!strncmp(h, host, strlen(host)), "hostname in host-network pod is %s, host is %s", h, host);
     free(h);
     Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
     sreq.pod_sandbox_id = p.id;
-    Runtime__V1__PodSandboxStatusResponse *ps = CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
+    Runtime__V1__PodSandboxStatusResponse *ps = TP_CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
                                                         &runtime__v1__pod_sandbox_status_response__descriptor);
     ck_assert_int_eq(ps->status->linux->namespaces->options->network, RUNTIME__V1__NAMESPACE_MODE__NODE);
     protobuf_c_message_free_unpacked(&ps->base, NULL);
     free(c);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
 START_TEST(exit_codes_and_oom)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
-    char *ok = container(&p, "ok", "exit 0", 0, true);
-    char *bad = container(&p, "bad", "echo failing >&2; exit 3", 0, true);
-    char *oom = container(&p, "oom", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}", 16 << 20, true);
-    Runtime__V1__ContainerStatusResponse *s = wait_exit(ok, 30);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *ok = tp_container(&p, "ok", "exit 0", 0, true);
+    char *bad = tp_container(&p, "bad", "echo failing >&2; exit 3", 0, true);
+    char *oom = tp_container(&p, "oom", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}", 16 << 20, true);
+    Runtime__V1__ContainerStatusResponse *s = tp_wait_exit(ok, 30);
     ck_assert_int_eq(s->status->exit_code, 0);
     ck_assert_str_eq(s->status->reason, "Completed");
     protobuf_c_message_free_unpacked(&s->base, NULL);
-    s = wait_exit(bad, 30);
+    s = tp_wait_exit(bad, 30);
     ck_assert_int_eq(s->status->exit_code, 3);
     ck_assert_str_eq(s->status->reason, "Error");
     protobuf_c_message_free_unpacked(&s->base, NULL);
-    s = wait_exit(oom, 60);
+    s = tp_wait_exit(oom, 60);
     ck_assert_msg(!strcmp(s->status->reason, "OOMKilled"), "reason %s exit %d", s->status->reason, s->status->exit_code);
     protobuf_c_message_free_unpacked(&s->base, NULL);
     free(ok);
     free(bad);
     free(oom);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
 START_TEST(exec_sync_output_and_timeout)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
-    char *c = container(&p, "main", "exec sleep 300", 0, true);
-    Runtime__V1__ExecSyncResponse *r = exec_sync(c, "echo out; echo err >&2; exit 7", 10, GRPC_STATUS_OK, NULL);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "main", "exec sleep 300", 0, true);
+    Runtime__V1__ExecSyncResponse *r = tp_exec_sync(c, "echo out; echo err >&2; exit 7", 10, GRPC_STATUS_OK, NULL);
     ck_assert_int_eq(r->exit_code, 7);
     ck_assert_uint_eq(r->stdout.len, 4);
     ck_assert_mem_eq(r->stdout.data, "out\n", 4);
@@ -483,7 +304,7 @@ START_TEST(exec_sync_output_and_timeout)
     protobuf_c_message_free_unpacked(&r->base, NULL);
 
     /* several MiB, demultiplexed intact */
-    r = exec_sync(c, "head -c 5000000 /dev/zero | tr '\\0' a; echo -n end >&2", 30, GRPC_STATUS_OK, NULL);
+    r = tp_exec_sync(c, "head -c 5000000 /dev/zero | tr '\\0' a; echo -n end >&2", 30, GRPC_STATUS_OK, NULL);
     ck_assert_uint_eq(r->stdout.len, 5000000);
     ck_assert_int_eq(r->stdout.data[4999999], 'a');
     ck_assert_uint_eq(r->stderr.len, 3);
@@ -492,23 +313,23 @@ START_TEST(exec_sync_output_and_timeout)
     /* the timeout ends the call and kills the command */
     tc_result res;
     double t0 = tc_now_ms();
-    exec_sync(c, "sleep 77", 1, GRPC_STATUS_DEADLINE_EXCEEDED, &res);
+    tp_exec_sync(c, "sleep 77", 1, GRPC_STATUS_DEADLINE_EXCEEDED, &res);
     ck_assert_msg(tc_now_ms() - t0 < 5000, "timeout took %.0f ms", tc_now_ms() - t0);
     usleep(300000);
-    char *ps = exec_out(c, "ps -o args | grep -c '^sleep 77' || true");
+    char *ps = tp_exec_out(c, "ps -o args | grep -c '^sleep 77' || true");
     ck_assert_msg(atoi(ps) == 0, "sleep 77 still running: %s", ps);
     free(ps);
     free(c);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
 START_TEST(cri_log_file_partial_lines_and_reopen)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
-    char *c = container(&p, "logger",
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "logger",
                         "echo first; echo to-stderr >&2; head -c 20000 /dev/zero | tr '\\0' x; echo; "
                         "while [ ! -f /tmp/go ]; do sleep 0.1; done; echo after-reopen; exec sleep 300",
                         0, true);
@@ -531,25 +352,25 @@ START_TEST(cri_log_file_partial_lines_and_reopen)
     ck_assert_int_eq(rename(path, rotated), 0);
     Runtime__V1__ReopenContainerLogRequest rq = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
     rq.container_id = c;
-    call_drop(RT("ReopenContainerLog"), &rq.base, &runtime__v1__reopen_container_log_response__descriptor, GRPC_STATUS_OK, NULL);
+    tp_call_drop(RT("ReopenContainerLog"), &rq.base, &runtime__v1__reopen_container_log_response__descriptor, GRPC_STATUS_OK, NULL);
     ck_assert_int_eq(access(path, F_OK), 0);
-    free(exec_out(c, "touch /tmp/go"));
+    free(tp_exec_out(c, "touch /tmp/go"));
     wait_for_file_text(path, "stdout F after-reopen\n", 10);
     text = read_file(rotated);
     ck_assert_ptr_null(strstr(text, "after-reopen"));
     free(text);
     free(c);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
 START_TEST(sigkill_restart_recovers_everything)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
-    char *c = container(&p, "ticker", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done", 0, true);
-    char *created = container(&p, "idle", "exec sleep 300", 0, false);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "ticker", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done", 0, true);
+    char *created = tp_container(&p, "idle", "exec sleep 300", 0, false);
     char path[512];
     snprintf(path, sizeof path, "%s/ticker/0.log", p.logdir);
     wait_for_file_text(path, "tick-3\n", 10);
@@ -562,15 +383,15 @@ START_TEST(sigkill_restart_recovers_everything)
     sleep(2); /* the container keeps writing while crishim is down */
     start_daemon();
 
-    Runtime__V1__ContainerStatusResponse *s = status(c);
+    Runtime__V1__ContainerStatusResponse *s = tp_status(c);
     ck_assert_int_eq(s->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
     protobuf_c_message_free_unpacked(&s->base, NULL);
-    s = status(created);
+    s = tp_status(created);
     ck_assert_int_eq(s->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
     protobuf_c_message_free_unpacked(&s->base, NULL);
     Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
     sreq.pod_sandbox_id = p.id;
-    Runtime__V1__PodSandboxStatusResponse *ps = CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
+    Runtime__V1__PodSandboxStatusResponse *ps = TP_CALL_OK("PodSandboxStatus", sreq, Runtime__V1__PodSandboxStatusResponse,
                                                         &runtime__v1__pod_sandbox_status_response__descriptor);
     ck_assert_int_eq(ps->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
     ck_assert_str_eq(ps->status->metadata->name, p.name);
@@ -588,7 +409,7 @@ START_TEST(sigkill_restart_recovers_everything)
     free(text);
     free(c);
     free(created);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
@@ -596,9 +417,9 @@ END_TEST
  * grant even where root lacks some capabilities. */
 START_TEST(privileged_and_capabilities)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
     Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
     Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
     img.image = (char *)need_env("CRISHIM_TEST_IMG_BUSYBOX");
@@ -628,13 +449,13 @@ START_TEST(privileged_and_capabilities)
         caps.drop_capabilities = k == 2 ? drop : NULL;
         caps.n_drop_capabilities = k == 2 ? 2 : 0;
         sc.capabilities = &caps;
-        Runtime__V1__CreateContainerResponse *r = CALL_OK("CreateContainer", req, Runtime__V1__CreateContainerResponse,
+        Runtime__V1__CreateContainerResponse *r = TP_CALL_OK("CreateContainer", req, Runtime__V1__CreateContainerResponse,
                                                           &runtime__v1__create_container_response__descriptor);
         Runtime__V1__StartContainerRequest st = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
         st.container_id = r->container_id;
-        call_drop(RT("StartContainer"), &st.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK,
+        tp_call_drop(RT("StartContainer"), &st.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK,
                   NULL);
-        char *eff = exec_out(r->container_id, "grep CapEff /proc/self/status | cut -f2");
+        char *eff = tp_exec_out(r->container_id, "grep CapEff /proc/self/status | cut -f2");
         unsigned long long mask = strtoull(eff, NULL, 16);
         free(eff);
         FILE *f = fopen("/proc/self/status", "r");
@@ -652,7 +473,7 @@ START_TEST(privileged_and_capabilities)
             ck_assert_msg(!(mask & (1ull << 13)) && !(mask & 1ull), "%s: NET_RAW/CHOWN still in %llx", names[k], mask);
         protobuf_c_message_free_unpacked(&r->base, NULL);
     }
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
@@ -660,15 +481,15 @@ END_TEST
  * second sample, and memory. */
 START_TEST(container_stats_from_cgroups)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
-    char *c = container(&p, "busy", "x=$(head -c 3000000 /dev/zero | tr '\\0' a); while true; do :; done", 0, true);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "busy", "x=$(head -c 3000000 /dev/zero | tr '\\0' a); while true; do :; done", 0, true);
     usleep(500000);
     Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
     req.container_id = c;
     Runtime__V1__ContainerStatsResponse *r =
-        CALL_OK("ContainerStats", req, Runtime__V1__ContainerStatsResponse, &runtime__v1__container_stats_response__descriptor);
+        TP_CALL_OK("ContainerStats", req, Runtime__V1__ContainerStatsResponse, &runtime__v1__container_stats_response__descriptor);
     ck_assert_ptr_nonnull(r->stats->cpu);
     ck_assert_uint_gt(r->stats->cpu->usage_core_nano_seconds->value, 0);
     ck_assert_ptr_nonnull(r->stats->memory);
@@ -680,7 +501,7 @@ START_TEST(container_stats_from_cgroups)
     Runtime__V1__ContainerStatsFilter f = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
     f.pod_sandbox_id = p.id;
     lreq.filter = &f;
-    Runtime__V1__ListContainerStatsResponse *l = CALL_OK("ListContainerStats", lreq, Runtime__V1__ListContainerStatsResponse,
+    Runtime__V1__ListContainerStatsResponse *l = TP_CALL_OK("ListContainerStats", lreq, Runtime__V1__ListContainerStatsResponse,
                                                          &runtime__v1__list_container_stats_response__descriptor);
     ck_assert_uint_eq(l->n_stats, 1);
     ck_assert_ptr_nonnull(l->stats[0]->cpu->usage_nano_cores);
@@ -692,7 +513,7 @@ START_TEST(container_stats_from_cgroups)
     /* the pod: its containers' sum, its network, each container */
     Runtime__V1__PodSandboxStatsRequest preq = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
     preq.pod_sandbox_id = p.id;
-    Runtime__V1__PodSandboxStatsResponse *ps = CALL_OK("PodSandboxStats", preq, Runtime__V1__PodSandboxStatsResponse,
+    Runtime__V1__PodSandboxStatsResponse *ps = TP_CALL_OK("PodSandboxStats", preq, Runtime__V1__PodSandboxStatsResponse,
                                                        &runtime__v1__pod_sandbox_stats_response__descriptor);
     ck_assert_str_eq(ps->stats->attributes->metadata->name, p.name);
     ck_assert_ptr_nonnull(ps->stats->linux->cpu);
@@ -705,7 +526,7 @@ START_TEST(container_stats_from_cgroups)
     ck_assert_uint_eq(ps->stats->linux->n_containers, 1);
     protobuf_c_message_free_unpacked(&ps->base, NULL);
     Runtime__V1__ListPodSandboxStatsRequest lps = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
-    Runtime__V1__ListPodSandboxStatsResponse *all = CALL_OK(
+    Runtime__V1__ListPodSandboxStatsResponse *all = TP_CALL_OK(
         "ListPodSandboxStats", lps, Runtime__V1__ListPodSandboxStatsResponse, &runtime__v1__list_pod_sandbox_stats_response__descriptor);
     ck_assert_uint_ge(all->n_stats, 1);
     protobuf_c_message_free_unpacked(&all->base, NULL);
@@ -731,7 +552,7 @@ START_TEST(container_stats_from_cgroups)
     ck_assert_uint_eq(((Runtime__V1__StreamContainerStatsResponse *)msgs[0])->n_container_stats, 1);
     tc_free_messages(msgs, nm);
     free(c);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
@@ -772,9 +593,9 @@ static void *read_events(void *arg)
 /* GetContainerEvents sees a container's whole life, in order. */
 START_TEST(container_events_in_order)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
     event_reader r = {0};
     r.stream = tc_stream_open(client, RT("GetContainerEvents"), 60000);
     Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
@@ -782,18 +603,18 @@ START_TEST(container_events_in_order)
     ck_assert(tc_stream_close_send(r.stream));
     usleep(300000); /* subscribed before the first event */
     pthread_create(&r.t, NULL, read_events, &r);
-    char *c = container(&p, "evented", "exec sleep 300", 0, false);
+    char *c = tp_container(&p, "evented", "exec sleep 300", 0, false);
     __atomic_store_n(&r.container, c, __ATOMIC_RELEASE);
     Runtime__V1__StartContainerRequest st = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
     st.container_id = c;
-    call_drop(RT("StartContainer"), &st.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK, NULL);
+    tp_call_drop(RT("StartContainer"), &st.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK, NULL);
     Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
     stop.container_id = c;
     stop.timeout = 1;
-    call_drop(RT("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, GRPC_STATUS_OK, NULL);
+    tp_call_drop(RT("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, GRPC_STATUS_OK, NULL);
     Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
     rm.container_id = c;
-    call_drop(RT("RemoveContainer"), &rm.base, &runtime__v1__remove_container_response__descriptor, GRPC_STATUS_OK, NULL);
+    tp_call_drop(RT("RemoveContainer"), &rm.base, &runtime__v1__remove_container_response__descriptor, GRPC_STATUS_OK, NULL);
     pthread_join(r.t, NULL);
     tc_stream_cancel(r.stream);
     tc_result res;
@@ -808,7 +629,7 @@ START_TEST(container_events_in_order)
     }
     ck_assert_int_eq(seen, 4); /* CREATED, STARTED, STOPPED, DELETED */
     free(c);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
@@ -850,10 +671,10 @@ static void send_input(tc_stream *st, Crishim__V1__StreamInput *in)
  * code last; with a TTY, resize reaches the process. */
 START_TEST(native_bidi_exec)
 {
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
-    char *c = container(&p, "shell", "exec sleep 300", 0, true);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "shell", "exec sleep 300", 0, true);
 
     tc_stream *st = tc_stream_open(client, "/crishim.v1.Streaming/Exec", 30000);
     char *cmd[] = {"sh", "-c", "read x; echo got:$x; echo oops >&2; exit 5"};
@@ -926,7 +747,7 @@ START_TEST(native_bidi_exec)
     tc_stream_finish(st, &res);
     ck_assert_int_eq(res.code, GRPC_STATUS_INVALID_ARGUMENT);
     free(c);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 }
 END_TEST
 
@@ -934,19 +755,19 @@ START_TEST(bad_input)
 {
     tc_result res;
     Runtime__V1__RunPodSandboxRequest run = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-    call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
+    tp_call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
          &res);
     ck_assert_msg(strstr(res.details, "config") != NULL, "%s", res.details);
-    pod p;
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
     p.md.name = "";
     run.config = &p.cfg;
-    call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
+    tp_call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
          &res);
     ck_assert_msg(strstr(res.details, "config.metadata.name") != NULL, "%s", res.details);
     p.md.name = p.name;
     run.runtime_handler = "kata";
-    call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
+    tp_call_drop(RT("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT,
          &res);
     ck_assert_msg(strstr(res.details, "kata") != NULL, "%s", res.details);
 
@@ -961,42 +782,42 @@ START_TEST(bad_input)
     cfg.image = &img;
     cr.config = &cfg;
     cr.pod_sandbox_id = "0000000000000000dead";
-    call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor, GRPC_STATUS_NOT_FOUND,
+    tp_call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor, GRPC_STATUS_NOT_FOUND,
          &res);
     /* log path escaping the pod's directory */
     cfg.log_path = "../../etc/evil.log";
-    call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor,
+    tp_call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor,
          GRPC_STATUS_INVALID_ARGUMENT, &res);
     cfg.log_path = "";
 
     /* a container in a stopped sandbox */
-    pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    pod_run(&p);
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
     Runtime__V1__StopPodSandboxRequest s = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
     s.pod_sandbox_id = p.id;
-    call_drop(RT("StopPodSandbox"), &s.base, &runtime__v1__stop_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
+    tp_call_drop(RT("StopPodSandbox"), &s.base, &runtime__v1__stop_pod_sandbox_response__descriptor, GRPC_STATUS_OK, NULL);
     cr.pod_sandbox_id = p.id;
-    call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor,
+    tp_call_drop(RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor,
          GRPC_STATUS_FAILED_PRECONDITION, &res);
     ck_assert_msg(strstr(res.details, "not ready") != NULL, "%s", res.details);
-    pod_remove(&p);
+    tp_pod_remove(&p);
 
     /* unknown container ids */
     Runtime__V1__ContainerStatusRequest st = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
     st.container_id = "nope";
-    call_drop(RT("ContainerStatus"), &st.base, &runtime__v1__container_status_response__descriptor, GRPC_STATUS_NOT_FOUND,
+    tp_call_drop(RT("ContainerStatus"), &st.base, &runtime__v1__container_status_response__descriptor, GRPC_STATUS_NOT_FOUND,
          NULL);
     Runtime__V1__StartContainerRequest sc = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
     sc.container_id = "nope";
-    call_drop(RT("StartContainer"), &sc.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_NOT_FOUND, NULL);
+    tp_call_drop(RT("StartContainer"), &sc.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_NOT_FOUND, NULL);
     char *cmd[] = {"true"};
     Runtime__V1__ExecSyncRequest ex = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
     ex.container_id = "nope";
     ex.cmd = cmd;
     ex.n_cmd = 1;
-    call_drop(RT("ExecSync"), &ex.base, &runtime__v1__exec_sync_response__descriptor, GRPC_STATUS_NOT_FOUND, NULL);
+    tp_call_drop(RT("ExecSync"), &ex.base, &runtime__v1__exec_sync_response__descriptor, GRPC_STATUS_NOT_FOUND, NULL);
     ex.n_cmd = 0;
-    call_drop(RT("ExecSync"), &ex.base, &runtime__v1__exec_sync_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT, NULL);
+    tp_call_drop(RT("ExecSync"), &ex.base, &runtime__v1__exec_sync_response__descriptor, GRPC_STATUS_INVALID_ARGUMENT, NULL);
 }
 END_TEST
 

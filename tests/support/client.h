@@ -69,7 +69,6 @@ int tc_daemon_stop(pid_t pid, int sig, int timeout_ms);
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
 double tc_now_ms(void);
 
-#endif
 
 /* ---- a crishim for one suite ---- */
 
@@ -90,3 +89,5 @@ typedef struct tc_daemon {
 void tc_daemon_up(tc_daemon *d, const char *suite, const char *extra_flag);
 /* SIGTERM; the daemon must exit 0 (so no leak under ASan). */
 void tc_daemon_down(tc_daemon *d);
+
+#endif
