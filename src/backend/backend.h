@@ -287,6 +287,10 @@ typedef struct cs_stdio_ops {
     int (*write)(cs_stdio *s, const void *data, size_t len, cs_error *err);
     int (*close_stdin)(cs_stdio *s, cs_error *err);
     int (*resize)(cs_stdio *s, const cs_ctx *ctx, uint32_t width, uint32_t height, cs_error *err);
+    /* The client is gone: unblock every read and write, and for an exec end
+     * its process, so nothing is left running for nobody. Safe while
+     * another thread writes; close still follows. */
+    void (*abort)(cs_stdio *s);
     /* After the output ended: the process's exit code. */
     int (*exit_code)(cs_stdio *s, const cs_ctx *ctx, int32_t *code, cs_error *err);
     void (*close)(cs_stdio *s);
@@ -330,6 +334,10 @@ typedef struct cs_backend_ops {
     /* NOT_FOUND for an unknown id. */
     int (*sandbox_status)(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
                           cs_sandbox **out, cs_error *err);
+    /* The network namespace of a running sandbox, as a path to open
+     * (port-forward setns()s into it). FAILED_PRECONDITION if not running. */
+    int (*sandbox_netns)(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, const char **path,
+                         cs_error *err);
     int (*sandbox_list)(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a,
                         cs_sandbox ***out, size_t *n, cs_error *err);
 

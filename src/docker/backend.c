@@ -36,6 +36,7 @@ static const cs_backend_ops docker_ops = {
     .sandbox_stop = docker_sandbox_stop,
     .sandbox_remove = docker_sandbox_remove,
     .sandbox_status = docker_sandbox_status,
+    .sandbox_netns = docker_sandbox_netns,
     .sandbox_list = docker_sandbox_list,
     .container_create = docker_container_create,
     .container_start = docker_container_start,

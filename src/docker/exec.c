@@ -100,8 +100,9 @@ static int exec_inspect(docker_backend *d, const cs_ctx *ctx, const char *eid, c
 }
 
 /* Docker has no "kill exec": the exec's process is on this host, so signal it. */
-static void kill_exec(docker_backend *d, const char *eid, cs_arena *a)
+void docker_exec_kill(docker_backend *d, const char *eid, const char *why)
 {
+    cs_arena *a = cs_arena_new();
     cs_ctx quick = {.deadline_ms = cs_time_mono_ms() + 5000};
     bool running;
     int pid;
@@ -110,8 +111,9 @@ static void kill_exec(docker_backend *d, const char *eid, cs_arena *a)
         kill(pid, SIGKILL);
         char p[16];
         snprintf(p, sizeof p, "%d", pid);
-        cs_info("killed exec after its timeout", "exec", eid, "pid", p, NULL);
+        cs_info("killed an exec's process", "exec", eid, "pid", p, "why", why, NULL);
     }
+    cs_arena_free(a);
 }
 
 int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
@@ -143,7 +145,7 @@ int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_
                            0, feed_demux, &m, &status, err);
     docker_demux_free(&m);
     if (rc != 0 && (err->code == CS_ERR_DEADLINE || err->code == CS_ERR_CANCELLED)) {
-        kill_exec(d, eid, a);
+        docker_exec_kill(d, eid, "it outlived its timeout");
         if (own_timeout && err->code == CS_ERR_DEADLINE)
             cs_error_set(err, CS_ERR_DEADLINE, "command timed out after %lld s", (long long)timeout_s);
     }

@@ -74,6 +74,8 @@ int docker_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config
                        cs_error *err);
 int docker_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
 int docker_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err);
+int docker_sandbox_netns(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, const char **path,
+                         cs_error *err);
 int docker_sandbox_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
                           cs_sandbox **out, cs_error *err);
 int docker_sandbox_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a, cs_sandbox ***out,
@@ -122,6 +124,8 @@ int docker_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const c
                        cs_error *err);
 
 /* exec.c */
+/* Docker has no "kill exec": signals the exec's process, which runs on this host. */
+void docker_exec_kill(docker_backend *d, const char *eid, const char *why);
 int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
                      cs_arena *a, cs_exec_result *out, cs_error *err);
 

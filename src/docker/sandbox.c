@@ -298,6 +298,27 @@ int docker_sandbox_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
     return 0;
 }
 
+/* The pause container's namespace is the pod's: reach it through its pid. */
+int docker_sandbox_netns(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, const char **path,
+                         cs_error *err)
+{
+    docker_backend *d = docker_of(b);
+    const char *full;
+    if (docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, &full, err) != 0)
+        return -1;
+    docker_response resp;
+    cs_json *j;
+    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", full), &resp, &j, err) != 0)
+        return cs_error_wrap(err, "sandbox %s", id);
+    bool running = cs_json_get_bool(j, 0, "State.Running", false);
+    int64_t pid = cs_json_get_int64(j, 0, "State.Pid", 0);
+    docker_json_release(&resp, j);
+    if (!running || pid <= 0)
+        return cs_error_set(err, CS_ERR_CONFLICT, "sandbox %s is not ready", id);
+    *path = cs_arena_printf(a, "/proc/%lld/ns/net", (long long)pid);
+    return 0;
+}
+
 static bool sandbox_wanted(const cs_sandbox *s, const cs_sandbox_filter *f)
 {
     if (!f)

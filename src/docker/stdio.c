@@ -20,6 +20,7 @@ typedef struct docker_stdio {
     docker_backend *d;
     int fd;
     bool tty, is_exec;
+    bool ended; /* the output reached EOF: the process is done */
     char id[80]; /* the exec id, or the container id for attach */
     /* demultiplexing state */
     size_t frame_left;
@@ -61,10 +62,9 @@ static int read_full(docker_stdio *s, unsigned char *buf, size_t want, cs_error 
     return 0;
 }
 
-static int stdio_read(cs_stdio *base, char *buf, size_t cap, int *stream, size_t *len, int timeout_ms,
-                      cs_error *err)
+static int read_output(docker_stdio *s, char *buf, size_t cap, int *stream, size_t *len, int timeout_ms,
+                       cs_error *err)
 {
-    docker_stdio *s = (docker_stdio *)base;
     *len = 0;
     if (s->tty) {
         *stream = DOCKER_STREAM_STDOUT;
@@ -93,6 +93,16 @@ static int stdio_read(cs_stdio *base, char *buf, size_t cap, int *stream, size_t
     s->frame_left -= *len;
     *stream = s->frame_stream;
     return 0;
+}
+
+static int stdio_read(cs_stdio *base, char *buf, size_t cap, int *stream, size_t *len, int timeout_ms,
+                      cs_error *err)
+{
+    docker_stdio *s = (docker_stdio *)base;
+    int rc = read_output(s, buf, cap, stream, len, timeout_ms, err);
+    if (rc == 0 && *len == 0)
+        s->ended = true;
+    return rc;
 }
 
 static int stdio_write(cs_stdio *base, const void *data, size_t len, cs_error *err)
@@ -153,6 +163,15 @@ static int stdio_exit_code(cs_stdio *base, const cs_ctx *ctx, int32_t *code, cs_
     return cs_error_set(err, CS_ERR_CONFLICT, "the process is still running");
 }
 
+static void stdio_abort(cs_stdio *base)
+{
+    docker_stdio *s = (docker_stdio *)base;
+    if (s->is_exec && !s->ended)
+        docker_exec_kill(s->d, s->id, "its client went away");
+    if (s->fd >= 0)
+        shutdown(s->fd, SHUT_RDWR);
+}
+
 static void stdio_close(cs_stdio *base)
 {
     docker_stdio *s = (docker_stdio *)base;
@@ -166,6 +185,7 @@ static const cs_stdio_ops docker_stdio_ops = {
     .write = stdio_write,
     .close_stdin = stdio_close_stdin,
     .resize = stdio_resize,
+    .abort = stdio_abort,
     .exit_code = stdio_exit_code,
     .close = stdio_close,
 };
