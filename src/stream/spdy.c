@@ -797,8 +797,8 @@ static int on_control(spdy_conn *c, uint16_t type, uint8_t flags, const unsigned
     }
 }
 
-/* Appends up to n bytes to s, waiting for room. Returns how much was taken
- * (all of it, unless the stream stopped wanting data). c->lock held. */
+/* Appends n bytes to s, waiting for room; drops the rest if the stream stops
+ * wanting data meanwhile (reset, released, shut down). c->lock held. */
 static void stream_push(spdy_conn *c, spdy_stream *s, const unsigned char *p, size_t n)
 {
     while (n > 0 && stream_wants_data(s)) {
@@ -1062,7 +1062,8 @@ void spdy_conn_shutdown(spdy_conn *c)
     uint32_t last = c->last_peer_id;
     wake_all(c);
     pthread_mutex_unlock(&c->lock);
-    /* best effort: a writer stuck in send() must not keep us here */
+    /* best effort: a writer stuck in send() must not keep us here, and a
+     * frame cut short by MSG_DONTWAIT is harmless on a socket we now shut */
     if (!dead && pthread_mutex_trylock(&c->wlock) == 0) {
         unsigned char f[16];
         ctl_header(f, TYPE_GOAWAY, 0, 8);
