@@ -84,7 +84,8 @@ struct spdy_conn {
 
     pthread_mutex_t lock; /* guards everything below down to the reader part */
     pthread_cond_t cond;  /* accept queue, ping echoes, death */
-    bool dead;            /* EOF, bad input or a failed write */
+    bool dead;            /* bad input or a failed write: nothing more either way */
+    bool eof;             /* the peer closed its side: nothing more to read */
     bool shut;            /* spdy_conn_shutdown was called */
     bool goaway_in;       /* the peer will open no more streams */
     spdy_stream **streams;
@@ -92,6 +93,7 @@ struct spdy_conn {
     spdy_stream **acceptq;
     size_t naccept;
     uint32_t last_peer_id;
+    uint32_t last_local_id;
     uint32_t ping_seen; /* highest echo of our own PING ids */
     unsigned char *pending;
     size_t pending_len;
@@ -103,6 +105,8 @@ struct spdy_conn {
     size_t ctl_cap;
     z_stream inz;
     const char *why; /* why the reader stopped, for the log */
+    bool why_error;  /* recv failed (as opposed to EOF) */
+    bool clean_eof;  /* EOF between frames */
 
     pthread_mutex_t wlock; /* frame writes, outz, next_id, next_ping */
     z_stream outz;
@@ -231,6 +235,8 @@ static spdy_stream *stream_new(spdy_conn *c, uint32_t id, bool peer_opened)
     s->id = id;
     s->peer_opened = peer_opened;
     s->refs = 1;
+    if (!peer_opened)
+        c->last_local_id = id;
     cond_init_mono(&s->cond);
     c->streams[c->nstreams++] = s;
     return s;
@@ -263,6 +269,12 @@ static void wake_all(spdy_conn *c)
     pthread_cond_broadcast(&c->cond);
     for (size_t i = 0; i < c->nstreams; i++)
         pthread_cond_broadcast(&c->streams[i]->cond);
+}
+
+/* Nothing more will arrive from the peer. */
+static bool conn_input_over(const spdy_conn *c)
+{
+    return c->dead || c->eof || c->shut;
 }
 
 static bool stream_wants_data(const spdy_stream *s)
@@ -463,6 +475,7 @@ static int rd_fill(spdy_conn *c)
             continue;
         if (r <= 0) {
             c->why = r == 0 ? "peer closed the connection" : "read failed";
+            c->why_error = r < 0;
             return -1;
         }
         c->in_len = (size_t)r;
@@ -784,8 +797,8 @@ static int on_control(spdy_conn *c, uint16_t type, uint8_t flags, const unsigned
     }
 }
 
-/* Appends up to n bytes to s, waiting for room. Returns how much was taken
- * (all of it, unless the stream stopped wanting data). c->lock held. */
+/* Appends n bytes to s, waiting for room; drops the rest if the stream stops
+ * wanting data meanwhile (reset, released, shut down). c->lock held. */
 static void stream_push(spdy_conn *c, spdy_stream *s, const unsigned char *p, size_t n)
 {
     while (n > 0 && stream_wants_data(s)) {
@@ -827,7 +840,15 @@ static int on_data(spdy_conn *c, uint32_t id, uint8_t flags, uint32_t len)
     spdy_stream *s = stream_find(c, id);
     if (s)
         s->refs++; /* keeps s while we wait for room, even if released */
+    bool ours = (id & 1) == (c->server ? 0u : 1u);
+    bool never = ours ? id > c->last_local_id : id > c->last_peer_id;
     pthread_mutex_unlock(&c->lock);
+    if (never) {
+        /* not a stream that was ever opened: the peer isn't speaking SPDY
+         * (say, HTTP after a failed upgrade); don't wait for its "payload" */
+        c->why = "DATA for a stream never opened";
+        return -1;
+    }
 
     int rc = 0;
     while (len > 0) {
@@ -862,8 +883,10 @@ static int on_data(spdy_conn *c, uint32_t id, uint8_t flags, uint32_t len)
 static int read_frame(spdy_conn *c)
 {
     unsigned char h[8];
-    if (rd_fill(c) < 0)
-        return -1; /* a clean end between frames */
+    if (rd_fill(c) < 0) {
+        c->clean_eof = !c->why_error;
+        return -1; /* between frames: a clean end, unless recv failed */
+    }
     if (rd_exact(c, h, sizeof h) < 0)
         return -1;
     uint8_t flags = h[4];
@@ -890,18 +913,22 @@ static int read_frame(spdy_conn *c)
     return on_control(c, type, flags, c->ctl, len);
 }
 
+/* A clean EOF only ends the input: the peer may have half-closed and still
+ * read what we send. Anything else breaks the connection both ways. */
 static void *reader_main(void *arg)
 {
     spdy_conn *c = arg;
     while (read_frame(c) == 0)
         ;
     pthread_mutex_lock(&c->lock);
-    bool quiet = c->shut;
-    c->dead = true;
+    bool quiet = c->shut, clean = c->clean_eof;
+    c->eof = true;
     wake_all(c);
     pthread_mutex_unlock(&c->lock);
     if (!quiet)
-        cs_debug("spdy: connection ended", "reason", c->why ? c->why : "unknown", NULL);
+        cs_debug("spdy: connection input ended", "reason", c->why ? c->why : "unknown", NULL);
+    if (!clean)
+        conn_kill(c, c->why ? c->why : "unknown");
     return NULL;
 }
 
@@ -970,7 +997,7 @@ int spdy_conn_accept(spdy_conn *c, int timeout_ms, spdy_stream **out)
             rc = 0;
             break;
         }
-        if (c->dead || c->shut || c->goaway_in)
+        if (conn_input_over(c) || c->goaway_in)
             break;
         if (cond_wait_until(&c->cond, &c->lock, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
             rc = 1;
@@ -1002,7 +1029,7 @@ int spdy_conn_ping(spdy_conn *c, int timeout_ms, cs_error *err)
             rc = 0;
             break;
         }
-        if (c->dead || c->shut) {
+        if (conn_input_over(c)) {
             rc = cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy: connection closed before the PING echo");
             break;
         }
@@ -1018,7 +1045,7 @@ int spdy_conn_ping(spdy_conn *c, int timeout_ms, cs_error *err)
 bool spdy_conn_alive(spdy_conn *c)
 {
     pthread_mutex_lock(&c->lock);
-    bool alive = !c->dead && !c->shut;
+    bool alive = !conn_input_over(c);
     pthread_mutex_unlock(&c->lock);
     return alive;
 }
@@ -1035,7 +1062,8 @@ void spdy_conn_shutdown(spdy_conn *c)
     uint32_t last = c->last_peer_id;
     wake_all(c);
     pthread_mutex_unlock(&c->lock);
-    /* best effort: a writer stuck in send() must not keep us here */
+    /* best effort: a writer stuck in send() must not keep us here, and a
+     * frame cut short by MSG_DONTWAIT is harmless on a socket we now shut */
     if (!dead && pthread_mutex_trylock(&c->wlock) == 0) {
         unsigned char f[16];
         ctl_header(f, TYPE_GOAWAY, 0, 8);
@@ -1128,7 +1156,7 @@ spdy_stream *spdy_stream_open(spdy_conn *c, const char *const *headers, bool fin
     spdy_stream *s = NULL;
     wlock(c);
     pthread_mutex_lock(&c->lock);
-    if (c->dead || c->shut || c->goaway_in)
+    if (conn_input_over(c) || c->goaway_in)
         cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy: connection closed");
     else if (c->nstreams >= SPDY_MAX_STREAMS)
         cs_error_set(err, CS_ERR_RESOURCE, "spdy: too many streams (%d)", SPDY_MAX_STREAMS);
@@ -1170,7 +1198,7 @@ int spdy_stream_wait_reply(spdy_stream *s, int timeout_ms, cs_error *err)
             rc = cs_error_set(err, CS_ERR_ABORTED, "spdy stream %u: reset before reply", s->id);
             break;
         }
-        if (c->dead || c->shut) {
+        if (conn_input_over(c)) {
             rc = cs_error_set(err, CS_ERR_UNAVAILABLE, "spdy stream %u: connection closed before reply", s->id);
             break;
         }
@@ -1206,7 +1234,7 @@ int spdy_stream_read(spdy_stream *s, void *buf, size_t cap, size_t *n, int timeo
             pthread_cond_broadcast(&s->cond); /* the reader may wait for room */
             break;
         }
-        if (s->remote_fin || s->reset || c->dead || c->shut)
+        if (s->remote_fin || s->reset || conn_input_over(c))
             break;
         if (cond_wait_until(&s->cond, &c->lock, timeout_ms >= 0 ? &dl : NULL) == ETIMEDOUT) {
             rc = 1;

@@ -54,8 +54,8 @@ int spdy_conn_accept(spdy_conn *c, int timeout_ms, spdy_stream **out);
 /* Sends a PING and waits for the peer's echo. 0 ok, 1 timeout, -1 error. */
 int spdy_conn_ping(spdy_conn *c, int timeout_ms, cs_error *err);
 
-/* False once the connection is known broken (EOF, bad frame, failed write)
- * or shut down. */
+/* False once nothing more can come from the peer: EOF, a bad frame, a failed
+ * write, or spdy_conn_shutdown. */
 bool spdy_conn_alive(spdy_conn *c);
 
 /* Wakes every blocked caller (they return EOF or an error), sends GOAWAY if
@@ -97,7 +97,10 @@ int spdy_stream_read(spdy_stream *s, void *buf, size_t cap, size_t *n, int timeo
 
 /* Sends data as DATA frames of at most SPDY_MAX_DATA_FRAME bytes. Blocks until
  * the kernel took all of it; never waits on SPDY flow-control windows (see
- * spdy.c for why). */
+ * spdy.c for why). Fails (CS_ERR_CONFLICT) on a peer-opened stream not yet
+ * replied to or after our FIN, (CS_ERR_ABORTED) after a reset, and
+ * (CS_ERR_UNAVAILABLE) once the connection is broken or shut down. A peer's
+ * clean EOF alone does not stop writes: it may have only half-closed. */
 int spdy_stream_write(spdy_stream *s, const void *data, size_t len, cs_error *err);
 
 /* Half-closes our side: an empty DATA frame with FIN. */
