@@ -13,6 +13,7 @@
 #include "docker/http.h"
 #include "metrics/metrics.h"
 #include "rpc/server.h"
+#include "stream/server.h"
 #include "util/log.h"
 
 /* Which engine to talk to. auto: Docker when its socket answers; otherwise
@@ -125,7 +126,15 @@ int main(int argc, char **argv)
     };
     cs_server *server = NULL;
     cs_metrics *metrics = NULL;
+    strm_server *streaming = NULL;
     int status = 1;
+    strm_server_config stcfg = {.addr = cfg.streaming_addr, .backend = backend};
+    if (strm_server_new(&stcfg, &streaming, &err) != 0) {
+        cs_err("cannot start the streaming server", "error", err.msg, NULL);
+        goto out;
+    }
+    rt->streaming = streaming;
+    cs_info("serving streams", "url", strm_server_base_url(streaming), NULL);
     if (cs_server_new(&scfg, &server, &err) != 0) {
         cs_err("cannot set up the gRPC server", "error", err.msg, NULL);
         goto out;
@@ -149,10 +158,13 @@ int main(int argc, char **argv)
     int sig = wait_for_stop_signal(&stop);
     cs_info("stopping", "signal", strsignal(sig), NULL);
     cs_server_shutdown(server, cfg.shutdown_grace_ms);
+    strm_server_free(streaming);
+    streaming = NULL;
     cs_info("stopped", NULL);
     status = 0;
 out:
     cs_server_free(server);
+    strm_server_free(streaming);
     cs_metrics_free(metrics);
     cri_runtime_free(rt);
     free(config_json);

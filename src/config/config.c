@@ -22,6 +22,7 @@ void cs_config_defaults(cs_config *cfg)
     cfg->containerd_address = CS_DEFAULT_CONTAINERD_ADDRESS;
     cfg->log_level = CS_LOG_INFO;
     cfg->shutdown_grace_ms = 10000;
+    cfg->streaming_addr = "127.0.0.1:0";
 }
 
 void cs_config_usage(FILE *out)
@@ -43,6 +44,8 @@ void cs_config_usage(FILE *out)
             "  --pause-binary PATH      that pause program (default: crishim-pause beside crishim,\n"
             "                           or ../libexec/crishim/crishim-pause)\n"
             "  --metrics-addr HOST:PORT serve Prometheus metrics at /metrics (default: off)\n"
+            "  --streaming-addr H:PORT  the streaming server that Exec, Attach and PortForward URLs\n"
+            "                           point at; port 0 picks a free one (default 127.0.0.1:0)\n"
             "  --log-level LEVEL        debug, info, warn or error (default info)\n"
             "  --shutdown-grace SECS    on SIGTERM, how long in-flight calls may take (default 10)\n"
             "  --version                print the version and exit\n"
@@ -120,6 +123,13 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
         if (!colon || !colon[1] || atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535)
             return cs_error_set(err, CS_ERR_INVALID, "--metrics-addr %s: want host:port", v);
         cfg->metrics_addr = v;
+    } else if (!strcmp(name, "--streaming-addr")) {
+        const char *colon = strrchr(v, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == v || !colon[1] || *end || port < 0 || port > 65535)
+            return cs_error_set(err, CS_ERR_INVALID, "--streaming-addr %s: want host:port (port 0: any free port)", v);
+        cfg->streaming_addr = v;
     } else if (!strcmp(name, "--log-level")) {
         int l = cs_log_parse_level(v);
         if (l < 0)
@@ -138,7 +148,7 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
 
 static const char *const value_flags[] = {
     "--listen", "--backend", "--docker-host", "--containerd-address", "--pause-image", "--pause-binary",
-    "--metrics-addr", "--log-level", "--shutdown-grace", NULL,
+    "--metrics-addr", "--streaming-addr", "--log-level", "--shutdown-grace", NULL,
 };
 
 cs_config_result cs_config_parse(cs_config *cfg, int argc, char **argv, FILE *out, cs_error *err)
@@ -192,6 +202,7 @@ char *cs_config_to_json(const cs_config *cfg)
     cs_jw_kv_str(&w, "pauseImage", cfg->pause_image);
     cs_jw_kv_str(&w, "pauseBinary", cfg->pause_binary);
     cs_jw_kv_str(&w, "metricsAddr", cfg->metrics_addr);
+    cs_jw_kv_str(&w, "streamingAddr", cfg->streaming_addr);
     cs_jw_kv_int(&w, "shutdownGraceMs", cfg->shutdown_grace_ms);
     cs_jw_obj_end(&w);
     return cs_jw_take(&w, NULL);

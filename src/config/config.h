@@ -30,6 +30,7 @@ typedef struct cs_config {
     const char *pause_image;  /* NULL: localhost/crishim/pause:<version> */
     const char *pause_binary; /* NULL: crishim-pause next to the daemon */
     const char *metrics_addr; /* "host:port"; NULL: no metrics endpoint */
+    const char *streaming_addr; /* "host:port" of the streaming server */
     int log_level;           /* cs_log_level */
     int64_t shutdown_grace_ms;
 } cs_config;

@@ -9,8 +9,13 @@
 #include "backend/backend.h"
 #include "rpc/call.h"
 
+struct strm_server;
+
 typedef struct cri_runtime {
     cs_backend *backend;  /* owned */
+    /* Where Exec/Attach/PortForward URLs point; borrowed, set by the daemon
+     * before serving. */
+    struct strm_server *streaming;
     const char *version;  /* crishim's own version */
     /* Shown by verbose Status; borrowed from the daemon's config. */
     const char *config_json;

@@ -75,6 +75,11 @@ int cri_update_container_resources(cs_call *call, const ProtobufCMessage *req, P
 int cri_reopen_container_log(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_exec_sync(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 
+/* streaming.c: URLs on the streaming server */
+int cri_exec(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_attach(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_port_forward(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+
 /* stats.c */
 int cri_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_list_container_stats(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);

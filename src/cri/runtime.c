@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/events.h"
 #include "cri/internal.h"
+#include "stream/server.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -81,6 +83,26 @@ static Runtime__V1__StatusResponse__InfoEntry *info_entry(cs_call *call, const c
     return e;
 }
 
+/* What is streaming now: GetContainerEvents subscriptions, streaming server
+ * sessions and unused tokens (what a leak would show first). */
+static char *streams_info_json(cri_runtime *rt, cs_arena *a)
+{
+    cs_jw w;
+    cs_jw_init(&w);
+    cs_jw_obj_begin(&w);
+    cs_event_hub *hub = rt->backend->ops->events ? rt->backend->ops->events(rt->backend) : NULL;
+    cs_jw_kv_int(&w, "eventSubscribers", hub ? (int64_t)cs_event_subscribers(hub) : 0);
+    if (rt->streaming) {
+        cs_jw_kv_str(&w, "url", strm_server_base_url(rt->streaming));
+        cs_jw_kv_int(&w, "sessions", strm_server_sessions(rt->streaming));
+        cs_jw_kv_int(&w, "tokens", (int64_t)strm_server_tokens(rt->streaming));
+    }
+    cs_jw_obj_end(&w);
+    char *out = cs_arena_strdup(a, cs_jw_str_view(&w));
+    cs_jw_free(&w);
+    return out;
+}
+
 static char *engine_info_json(cri_runtime *rt, const cs_ctx *ctx, cs_arena *a)
 {
     cs_engine_info info;
@@ -135,11 +157,11 @@ int cri_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **r
     r->features = CRI_NEW(call, Runtime__V1__RuntimeFeatures, RUNTIME__V1__RUNTIME_FEATURES__INIT);
 
     if (req->verbose) {
-        r->n_info = rt->config_json ? 2 : 1;
-        r->info = cs_arena_array(a, r->n_info, sizeof *r->info);
-        r->info[0] = info_entry(call, "engine", engine_info_json(rt, cs_call_ctx(call), a));
+        r->info = cs_arena_array(a, 3, sizeof *r->info);
+        r->info[r->n_info++] = info_entry(call, "engine", engine_info_json(rt, cs_call_ctx(call), a));
+        r->info[r->n_info++] = info_entry(call, "streams", streams_info_json(rt, a));
         if (rt->config_json)
-            r->info[1] = info_entry(call, "config", (char *)rt->config_json);
+            r->info[r->n_info++] = info_entry(call, "config", (char *)rt->config_json);
     }
     *resp = &r->base;
     return 0;

@@ -127,6 +127,9 @@ static const struct {
     {RT("UpdateContainerResources"), GRPC_STATUS_INVALID_ARGUMENT},
     {RT("ReopenContainerLog"), GRPC_STATUS_INVALID_ARGUMENT},
     {RT("ExecSync"), GRPC_STATUS_INVALID_ARGUMENT},
+    {RT("Exec"), GRPC_STATUS_INVALID_ARGUMENT},
+    {RT("Attach"), GRPC_STATUS_INVALID_ARGUMENT},
+    {RT("PortForward"), GRPC_STATUS_INVALID_ARGUMENT},
     {RT("ContainerStats"), GRPC_STATUS_INVALID_ARGUMENT},
     /* an endless stream: the call's deadline ends it */
     {RT("GetContainerEvents"), GRPC_STATUS_DEADLINE_EXCEEDED},

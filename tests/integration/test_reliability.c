@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "pods.h"
 #include "runtime/v1/api.pb-c.h"
 
-#define RT(m) "/runtime.v1.RuntimeService/" m
 
 static tc_daemon crishim;
 #define client (crishim.client)
@@ -124,6 +124,11 @@ START_TEST(engine_restart_under_load)
         l[i] = (loader){.c = tc_connect(target), .stop = &stop};
         pthread_create(&l[i].t, NULL, load_main, &l[i]);
     }
+    /* a GetContainerEvents subscription from before the outage */
+    tc_stream *events = tc_stream_open(client, RT("GetContainerEvents"), 180000);
+    Runtime__V1__GetEventsRequest ereq = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
+    ck_assert(tc_stream_send(events, &ereq.base));
+    ck_assert(tc_stream_close_send(events));
     usleep(500000);
     env_script("stop-dockerd");
     usleep(1500000); /* calls during the outage */
@@ -146,6 +151,36 @@ START_TEST(engine_restart_under_load)
     tc_unary(client, RT("ListContainers"), &req.base, &runtime__v1__list_containers_response__descriptor, NULL, 10000,
              &res);
     ck_assert_msg(res.code == GRPC_STATUS_OK, "after the outage: %d %s", res.code, res.details);
+
+    /* the event feed reconnected on its own: the old subscription sees a
+     * container made after the restart */
+    char logs[256];
+    snprintf(logs, sizeof logs, "%s/pod-logs", tc_need_env("CRISHIM_TEST_DIR"));
+    tp_use(&crishim, "reliability", logs);
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)tc_need_env("CRISHIM_TEST_IMG_BUSYBOX");
+    Runtime__V1__PullImageRequest pull = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    pull.image = &spec;
+    tc_unary(client, "/runtime.v1.ImageService/PullImage", &pull.base, &runtime__v1__pull_image_response__descriptor,
+             NULL, 120000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "pull: %s", res.details);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "after-restart", "true", 0, false);
+    bool seen = false;
+    Runtime__V1__ContainerEventResponse *e;
+    while (!seen && (e = (Runtime__V1__ContainerEventResponse *)tc_stream_recv(
+                         events, &runtime__v1__container_event_response__descriptor)) != NULL) {
+        seen = !strcmp(e->container_id, c) &&
+               e->container_event_type == RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_CREATED_EVENT;
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+    }
+    ck_assert_msg(seen, "the subscription saw nothing after the engine restart");
+    tc_stream_cancel(events);
+    tc_stream_finish(events, &res);
+    free(c);
+    tp_pod_remove(&p);
 }
 END_TEST
 

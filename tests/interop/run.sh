@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs interop.js (grpc-js) against a crishim started on the test dockerd.
+# Runs interop.js (grpc-js, and ws for the streaming server) against a crishim started on the test dockerd.
 # Needs node and npm; the npm packages are installed under the build tree.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -7,12 +7,13 @@ envfile=${CRISHIM_TEST_ENV:?run through ctest}
 get() { sed -n "s/^$1=//p" "$envfile" | tail -n 1; }
 dir=$(get CRISHIM_TEST_DIR)
 docker_host=$(get CRISHIM_TEST_DOCKER_HOST)
+busybox=$(get CRISHIM_TEST_IMG_BUSYBOX)
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "interop: node/npm missing (scripts/install-deps.sh installs them)"; exit 77
 fi
 nodedir=${CRISHIM_NODE_DIR:-$(dirname "$envfile")/../interop-node}
 mkdir -p "$nodedir"
-if ! cmp -s "$here/package.json" "$nodedir/package.json" || [ ! -d "$nodedir/node_modules/@grpc/grpc-js" ]; then
+if ! cmp -s "$here/package.json" "$nodedir/package.json" || [ ! -d "$nodedir/node_modules/@grpc/grpc-js" ] || [ ! -d "$nodedir/node_modules/ws" ]; then
     cp "$here/package.json" "$nodedir/package.json"
     (cd "$nodedir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
@@ -22,4 +23,4 @@ log="$dir/crishim-interop.log"
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
-NODE_PATH="$nodedir/node_modules" node "$here/interop.js" "$sock" "$CRISHIM_SOURCE_DIR/proto"
+NODE_PATH="$nodedir/node_modules" node "$here/interop.js" "$sock" "$CRISHIM_SOURCE_DIR/proto" "$busybox" "$dir/interop-logs"
