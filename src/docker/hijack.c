@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "docker/internal.h"
+#include "util/fs.h"
 #include "util/time.h"
 
 #define HEADER_MAX 16384
@@ -54,20 +55,6 @@ static int connect_engine(const char *endpoint, cs_error *err)
         return cs_error_errno(err, CS_ERR_UNAVAILABLE, e, "docker at %s", endpoint);
     }
     return fd;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* Reads the response head byte by byte, so no stream byte is consumed. */
@@ -128,8 +115,8 @@ int docker_hijack(docker_backend *d, const cs_ctx *ctx, const char *path, const 
                       "Upgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
                       version, path, blen);
     char resp[HEADER_MAX];
-    if (hn <= 0 || (size_t)hn >= sizeof head || write_all(fd, head, (size_t)hn) != 0 ||
-        (blen && write_all(fd, body, blen) != 0)) {
+    if (hn <= 0 || (size_t)hn >= sizeof head || cs_send_all(fd, head, (size_t)hn) != 0 ||
+        (blen && cs_send_all(fd, body, blen) != 0)) {
         close(fd);
         return cs_error_set(err, CS_ERR_UNAVAILABLE, "docker at %s: cannot send %s", docker_client_endpoint(d->http),
                             path);

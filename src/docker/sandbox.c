@@ -273,17 +273,26 @@ static cs_sandbox *sandbox_from(const cs_json *j, int labels, const char *id, co
     return s;
 }
 
+/* The inspect JSON of a sandbox named by a (possibly short) id. */
+static int inspect_sandbox(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, const char **full,
+                           docker_response *resp, cs_json **j, cs_error *err)
+{
+    if (docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, full, err) != 0)
+        return -1;
+    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", *full), resp, j, err) != 0)
+        return cs_error_wrap(err, "sandbox %s", id);
+    return 0;
+}
+
 int docker_sandbox_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
                           cs_sandbox **out, cs_error *err)
 {
     docker_backend *d = docker_of(b);
     const char *full;
-    if (docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, &full, err) != 0)
-        return -1;
     docker_response resp;
     cs_json *j;
-    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", full), &resp, &j, err) != 0)
-        return cs_error_wrap(err, "sandbox %s", id);
+    if (inspect_sandbox(d, ctx, id, a, &full, &resp, &j, err) != 0)
+        return -1;
     int labels = cs_json_get(j, 0, "Config.Labels");
     cs_sandbox *s = sandbox_from(j, labels, full, cs_json_get_str(j, 0, "State.Status", a), a);
     if (s->net != CS_NS_NODE)
@@ -304,12 +313,10 @@ int docker_sandbox_netns(cs_backend *b, const cs_ctx *ctx, const char *id, cs_ar
 {
     docker_backend *d = docker_of(b);
     const char *full;
-    if (docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, &full, err) != 0)
-        return -1;
     docker_response resp;
     cs_json *j;
-    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", full), &resp, &j, err) != 0)
-        return cs_error_wrap(err, "sandbox %s", id);
+    if (inspect_sandbox(d, ctx, id, a, &full, &resp, &j, err) != 0)
+        return -1;
     bool running = cs_json_get_bool(j, 0, "State.Running", false);
     int64_t pid = cs_json_get_int64(j, 0, "State.Pid", 0);
     docker_json_release(&resp, j);

@@ -21,6 +21,7 @@
 
 #include "util/base64.h"
 #include "util/log.h"
+#include "util/fs.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -123,21 +124,6 @@ static int dial_pod(cs_backend *b, const char *sandbox, uint16_t port, int *fd, 
     return rc;
 }
 
-static int send_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* 0 with *n (0: EOF), 1 timeout, -1 error. */
 static int recv_some(int fd, void *buf, size_t cap, size_t *n, int timeout_ms)
 {
@@ -179,7 +165,7 @@ static void *upstream_main(void *arg)
         int rc = spdy_stream_read(f->data, buf, CHUNK, &n, POLL_MS, NULL);
         if (rc == 1)
             continue;
-        if (rc < 0 || n == 0 || send_all(f->fd, buf, n) != 0)
+        if (rc < 0 || n == 0 || cs_send_all(f->fd, buf, n) != 0)
             break;
     }
     shutdown(f->fd, SHUT_WR);
@@ -469,7 +455,7 @@ void strm_portforward_ws(ws_conn *conn, const strm_request *req, const char *pro
             payload = decoded;
         }
         if (chan >= 0 && chan % 2 == 0 && (size_t)chan / 2 < nports && ports[chan / 2].fd >= 0 && n > 0)
-            send_all(ports[chan / 2].fd, payload, n);
+            cs_send_all(ports[chan / 2].fd, payload, n);
         free(decoded);
         free(data);
     }

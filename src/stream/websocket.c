@@ -23,6 +23,7 @@
 #include <wslay/wslay.h>
 
 #include "util/base64.h"
+#include "util/fs.h"
 #include "util/mem.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -305,20 +306,6 @@ void ws_conn_free(ws_conn *c)
 
 /* ---- the client's handshake ---- */
 
-static int send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The value of a response header, copied; NULL if absent. */
 static char *header_value(const char *head, const char *name)
 {
@@ -348,7 +335,7 @@ int ws_client_handshake(int fd, const char *host, const char *path, const char *
                              "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n",
                              path, host, key, protocols ? "Sec-WebSocket-Protocol: " : "",
                              protocols ? protocols : "", protocols ? "\r\n" : "");
-    int rc = send_all(fd, req, strlen(req));
+    int rc = cs_send_all(fd, req, strlen(req));
     free(req);
     *chosen = NULL;
     *prefix = NULL;

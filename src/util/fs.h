@@ -9,6 +9,9 @@
 
 /* mkdir -p; existing directories are fine. */
 int cs_mkdir_p(const char *path, mode_t mode, cs_error *err);
+/* send() until all of data is out; MSG_NOSIGNAL, so a vanished peer is -1
+ * (errno set), never SIGPIPE. */
+int cs_send_all(int fd, const void *data, size_t len);
 /* Reads a whole (small) file; *out malloc'd and NUL-terminated. */
 int cs_read_file(const char *path, size_t max, char **out, size_t *len, cs_error *err);
 

@@ -39,14 +39,7 @@ static void setup(void)
 {
     start_daemon();
     /* containers need their image */
-    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-    spec.image = (char *)need_env("CRISHIM_TEST_IMG_BUSYBOX");
-    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-    req.image = &spec;
-    tc_result res;
-    tc_unary(client, "/runtime.v1.ImageService/PullImage", &req.base, &runtime__v1__pull_image_response__descriptor,
-             NULL, 120000, &res);
-    ck_assert_msg(res.code == GRPC_STATUS_OK, "pull: %s", res.details);
+    tp_pull(need_env("CRISHIM_TEST_IMG_BUSYBOX"));
 }
 
 /* ---- helpers: tests/support/pods.c ---- */

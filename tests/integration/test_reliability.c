@@ -157,13 +157,7 @@ START_TEST(engine_restart_under_load)
     char logs[256];
     snprintf(logs, sizeof logs, "%s/pod-logs", tc_need_env("CRISHIM_TEST_DIR"));
     tp_use(&crishim, "reliability", logs);
-    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-    spec.image = (char *)tc_need_env("CRISHIM_TEST_IMG_BUSYBOX");
-    Runtime__V1__PullImageRequest pull = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-    pull.image = &spec;
-    tc_unary(client, "/runtime.v1.ImageService/PullImage", &pull.base, &runtime__v1__pull_image_response__descriptor,
-             NULL, 120000, &res);
-    ck_assert_msg(res.code == GRPC_STATUS_OK, "pull: %s", res.details);
+    tp_pull(tc_need_env("CRISHIM_TEST_IMG_BUSYBOX"));
     tp_pod p;
     tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
     tp_pod_run(&p);

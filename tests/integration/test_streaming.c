@@ -33,17 +33,8 @@ static void setup(void)
     char logs[256];
     snprintf(logs, sizeof logs, "%s/pod-logs", tc_need_env("CRISHIM_TEST_DIR"));
     tp_use(&crishim, "streaming", logs);
-    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-    req.image = &spec;
-    const char *images[] = {tc_need_env("CRISHIM_TEST_IMG_BUSYBOX"), tc_need_env("CRISHIM_TEST_IMG_WEB")};
-    for (int i = 0; i < 2; i++) {
-        spec.image = (char *)images[i];
-        tc_result res;
-        tc_unary(client, "/runtime.v1.ImageService/PullImage", &req.base,
-                 &runtime__v1__pull_image_response__descriptor, NULL, 120000, &res);
-        ck_assert_msg(res.code == GRPC_STATUS_OK, "pull %s: %s", images[i], res.details);
-    }
+    tp_pull(tc_need_env("CRISHIM_TEST_IMG_BUSYBOX"));
+    tp_pull(tc_need_env("CRISHIM_TEST_IMG_WEB"));
 }
 
 static void teardown(void)

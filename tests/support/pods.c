@@ -185,3 +185,15 @@ char *tp_exec_out(const char *id, const char *script)
     protobuf_c_message_free_unpacked(&r->base, NULL);
     return s;
 }
+
+void tp_pull(const char *image)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)image;
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    tc_result res;
+    tc_unary(tp_daemon->client, "/runtime.v1.ImageService/PullImage", &req.base,
+             &runtime__v1__pull_image_response__descriptor, NULL, 120000, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "pull %s: %s", image, res.details);
+}

@@ -31,6 +31,8 @@ ProtobufCMessage *tp_call(const char *method, const ProtobufCMessage *req, const
                               grpc_status_code want, tc_result *res);
 void tp_call_drop(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *out,
                       grpc_status_code want, tc_result *res);
+/* PullImage, which must succeed. */
+void tp_pull(const char *image);
 void tp_pod_init(tp_pod *p, Runtime__V1__NamespaceMode net);
 void tp_pod_run(tp_pod *p);
 void tp_pod_remove(tp_pod *p);
