@@ -129,7 +129,8 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     m->next = NULL;
     m->opcode = arg->opcode == WSLAY_TEXT_FRAME ? WS_TEXT : WS_BINARY;
     m->len = arg->msg_length;
-    memcpy(m->data, arg->msg, arg->msg_length);
+    if (arg->msg_length)
+        memcpy(m->data, arg->msg, arg->msg_length);
     m->data[m->len] = '\0';
     if (c->tail)
         c->tail->next = m;
@@ -207,9 +208,10 @@ int ws_recv(ws_conn *c, int timeout_ms, int *opcode, void **data, size_t *len, c
             return 0;
         }
         if (finished_locked(c)) {
-            /* a close frame we answered (or a clean hang-up) is 2; a broken
-             * stream or a protocol violation is -1 */
-            bool closed = wslay_event_get_close_received(c->ctx) || (c->eof && !c->failed);
+            /* a close frame we answered, or the peer hanging up, is 2 (what
+             * fails after a hang-up, like wslay's own close frame, doesn't
+             * count); a protocol violation or a failed write is -1 */
+            bool closed = wslay_event_get_close_received(c->ctx) || c->eof;
             flush_locked(c);
             pthread_mutex_unlock(&c->mu);
             if (closed)
