@@ -33,6 +33,7 @@ START_TEST(defaults)
     ck_assert_str_eq(cfg.docker_host, "unix:///var/run/docker.sock");
     ck_assert_str_eq(cfg.containerd_address, "/run/containerd/containerd.sock");
     ck_assert_int_eq(cfg.log_level, CS_LOG_INFO);
+    ck_assert_str_eq(cfg.streaming_addr, "127.0.0.1:0");
 }
 END_TEST
 
@@ -42,7 +43,7 @@ START_TEST(all_flags_both_spellings)
     cs_error err;
     char *argv[] = {"crishim", "--listen", "unix:///tmp/a.sock", "--listen=tcp://127.0.0.1:9911",
                     "--backend=docker", "--docker-host", "unix:///tmp/d.sock", "--containerd-address=/tmp/c.sock",
-                    "--log-level", "debug", "--shutdown-grace=2.5", NULL};
+                    "--log-level", "debug", "--shutdown-grace=2.5", "--streaming-addr", "[::1]:10010", NULL};
     ck_assert_int_eq(parse(&cfg, &err, argv), CS_CONFIG_RUN);
     ck_assert_uint_eq(cfg.nlisten, 2);
     ck_assert_str_eq(cfg.listen[1], "tcp://127.0.0.1:9911");
@@ -51,6 +52,7 @@ START_TEST(all_flags_both_spellings)
     ck_assert_str_eq(cfg.containerd_address, "/tmp/c.sock");
     ck_assert_int_eq(cfg.log_level, CS_LOG_DEBUG);
     ck_assert_int_eq(cfg.shutdown_grace_ms, 2500);
+    ck_assert_str_eq(cfg.streaming_addr, "[::1]:10010");
 }
 END_TEST
 
@@ -96,6 +98,10 @@ START_TEST(bad_input_names_the_problem)
     expect_error(a9, "unexpected argument stray");
     char *a10[] = {"crishim", "--listenx=1", NULL};
     expect_error(a10, "unknown flag --listenx=1");
+    char *a11[] = {"crishim", "--streaming-addr=127.0.0.1", NULL};
+    expect_error(a11, "--streaming-addr 127.0.0.1");
+    char *a12[] = {"crishim", "--streaming-addr=:99999", NULL};
+    expect_error(a12, "--streaming-addr");
 }
 END_TEST
 
