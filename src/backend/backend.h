@@ -2,7 +2,8 @@
  *
  * A backend is a vtable of engine operations in backend-neutral types; errors
  * come back as cs_error with a backend-neutral code (not found, conflict,
- * invalid input, permission denied, unavailable = engine unreachable, internal).
+ * invalid input, permission denied, unavailable = engine unreachable, internal);
+ * err may be NULL where the caller only needs success or failure.
  * Each engine lives in its own directory (src/docker/, src/containerd/) and
  * exposes one constructor. An op left NULL answers UNIMPLEMENTED.
  *

@@ -191,7 +191,8 @@ static const char *container_name(const cs_container_config *c, cs_arena *a, doc
     /* k8s_<container>_<pod>_<namespace>_<uid>_<attempt>, as dockershim named them */
     const char *pod = "", *ns = "", *uid = "";
     cs_sandbox *s;
-    if (docker_sandbox_status(&d->base, ctx, sandbox_id, false, a, &s, NULL) == 0) {
+    cs_error ignored;
+    if (docker_sandbox_status(&d->base, ctx, sandbox_id, false, a, &s, &ignored) == 0) {
         pod = s->name;
         ns = s->ns;
         uid = s->uid;
@@ -307,6 +308,9 @@ static int remove_one(docker_backend *d, const cs_ctx *ctx, const char *id, cs_a
 
 int docker_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err)
 {
+    cs_error local;
+    if (!err) /* callers that only want success or not */
+        err = &local;
     docker_backend *d = docker_of(b);
     cs_arena *a = cs_arena_new();
     const char *full;
@@ -321,6 +325,9 @@ int docker_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int6
 
 int docker_container_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
 {
+    cs_error local;
+    if (!err) /* callers that only want success or not */
+        err = &local;
     docker_backend *d = docker_of(b);
     cs_arena *a = cs_arena_new();
     const char *full;
@@ -441,7 +448,8 @@ static const char *image_ref_for(docker_backend *d, const cs_ctx *ctx, const cha
     }
     pthread_mutex_unlock(&d->refs_mu);
     cs_image *img;
-    if (docker_image_status(&d->base, ctx, image_id, false, a, &img, NULL) != 0 || !img)
+    cs_error ignored;
+    if (docker_image_status(&d->base, ctx, image_id, false, a, &img, &ignored) != 0 || !img)
         return image_id;
     if (!img->n_repo_digests)
         return image_id; /* a digest may come with a later push or pull */
@@ -456,6 +464,9 @@ static const char *image_ref_for(docker_backend *d, const cs_ctx *ctx, const cha
 int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
                             cs_container **out, cs_error *err)
 {
+    cs_error local;
+    if (!err) /* callers that only want success or not */
+        err = &local;
     docker_backend *d = docker_of(b);
     const char *full = id;
     /* A full id needs no resolving: the inspect below checks it is ours. */

@@ -119,6 +119,9 @@ void docker_exec_kill(docker_backend *d, const char *eid, const char *why)
 int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
                      cs_arena *a, cs_exec_result *out, cs_error *err)
 {
+    cs_error local;
+    if (!err) /* callers that only want success or not */
+        err = &local;
     docker_backend *d = docker_of(b);
     const char *full;
     if (docker_resolve_id(d, ctx, DL_KIND_CONTAINER, id, a, &full, err) != 0)

@@ -273,6 +273,9 @@ static void classify_pull_error(cs_error *err)
 int docker_image_pull(cs_backend *b, const cs_ctx *ctx, const char *ref, const cs_auth *auth, cs_arena *a,
                       const char **image_id, cs_error *err)
 {
+    cs_error local;
+    if (!err) /* callers that only want success or not */
+        err = &local;
     docker_backend *d = docker_of(b);
     cs_imageref r;
     if (cs_imageref_parse(ref, &r, err) != 0)

@@ -198,6 +198,9 @@ int docker_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config
 static int resolve_or_gone(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, const char **full,
                            cs_error *err)
 {
+    cs_error local;
+    if (!err)
+        err = &local;
     if (docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, full, err) == 0)
         return 1;
     return err->code == CS_ERR_NOT_FOUND ? 0 : -1;

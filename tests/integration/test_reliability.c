@@ -199,25 +199,40 @@ static int soak_round(const char *target)
 }
 
 /* The first round grows the worker pool (each worker keeps its engine
- * connection); a second round of the same load must not grow anything. */
+ * connection); a later round of the same load must not grow anything. The
+ * pool is elastic: when the engine is slow for a while it may still grow in
+ * round two, and new threads bring their own stacks and allocator caches;
+ * so rounds go on (up to five) until one ends with no more threads than the
+ * one before, and that round is judged. A leak grows every round. */
 START_TEST(soak_keeps_fds_and_memory_flat)
 {
     char target[300];
     snprintf(target, sizeof target, "unix:%s", crishim.sock);
-    int total = soak_round(target);
+    int total = soak_round(target), rounds = 1;
     /* each worker thread holds its engine connection (3 fds with curl's
      * wake-up pair): what must not grow is the rest */
     int threads_1 = thread_count(crishim.pid);
     int fds_1 = count_fds(crishim.pid) - 3 * threads_1;
     long mem_1 = private_dirty_kib(crishim.pid);
-    total += soak_round(target);
-    int threads_2 = thread_count(crishim.pid);
-    int fds_2 = count_fds(crishim.pid) - 3 * threads_2;
-    long mem_2 = private_dirty_kib(crishim.pid);
-    ck_assert_int_eq(total, 2 * 32 * 500);
+    int threads_2, fds_2;
+    long mem_2;
+    for (;;) {
+        total += soak_round(target);
+        rounds++;
+        threads_2 = thread_count(crishim.pid);
+        fds_2 = count_fds(crishim.pid) - 3 * threads_2;
+        mem_2 = private_dirty_kib(crishim.pid);
+        if (threads_2 <= threads_1 || rounds == 5)
+            break;
+        threads_1 = threads_2;
+        fds_1 = fds_2;
+        mem_1 = mem_2;
+    }
+    ck_assert_int_eq(total, rounds * 32 * 500);
     ck_assert_msg(fds_2 <= fds_1 + 8, "fds beyond the workers' grew from %d to %d over %d more calls (threads %d, %d)",
-                  fds_1, fds_2, total / 2, threads_1, threads_2);
-    ck_assert_msg(mem_2 < mem_1 + 16 * 1024, "private dirty memory grew from %ld to %ld KiB", mem_1, mem_2);
+                  fds_1, fds_2, 32 * 500, threads_1, threads_2);
+    ck_assert_msg(mem_2 < mem_1 + 16 * 1024, "private dirty memory grew from %ld to %ld KiB in round %d (threads %d, %d)",
+                  mem_1, mem_2, rounds, threads_1, threads_2);
 }
 END_TEST
 
