@@ -255,14 +255,30 @@ static void add(cs_cgroup_stats *sum, const cs_cgroup_stats *x)
 /* Interfaces a pod may have for the metrics; more are left out. */
 #define MAX_IFACES 16
 
+/* Every running container's stats, fetched once for a list of pods (one
+ * engine list call instead of one per pod). */
+typedef struct all_stats {
+    cs_container_stats **items;
+    size_t n;
+} all_stats;
+
+/* One pod's stats. Its containers come from `all` when given, else from a
+ * list call of their own. */
 static cs_sandbox_stats *pod_stats_of(docker_backend *d, const cs_ctx *ctx, const cs_sandbox *sb, bool detail,
-                                      cs_arena *a, cs_error *err)
+                                      const all_stats *all, cs_arena *a, cs_error *err)
 {
     cs_sandbox_stats *s = cs_arena_alloc(a, sizeof *s);
     s->sandbox = sb;
-    cs_container_filter f = {.sandbox_id = sb->id};
-    if (stats_list(d, ctx, &f, detail, a, &s->containers, &s->n_containers, err) != 0)
-        return NULL;
+    if (all) {
+        s->containers = cs_arena_array(a, all->n + 1, sizeof *s->containers);
+        for (size_t i = 0; i < all->n; i++)
+            if (all->items[i]->container->sandbox_id && !strcmp(all->items[i]->container->sandbox_id, sb->id))
+                s->containers[s->n_containers++] = all->items[i];
+    } else {
+        cs_container_filter f = {.sandbox_id = sb->id};
+        if (stats_list(d, ctx, &f, detail, a, &s->containers, &s->n_containers, err) != 0)
+            return NULL;
+    }
     for (size_t i = 0; i < s->n_containers; i++)
         if (s->containers[i]->running)
             add(&s->cg, &s->containers[i]->cg);
@@ -295,12 +311,17 @@ static int pod_stats_list(docker_backend *d, const cs_ctx *ctx, const cs_sandbox
     size_t count;
     if (docker_sandbox_list(&d->base, ctx, f, a, &pods, &count, err) != 0)
         return -1;
+    /* one pod by id: its own list is cheaper than everyone's */
+    all_stats all = {0};
+    bool shared = !(f && f->id) && count > 1;
+    if (shared && stats_list(d, ctx, NULL, detail, a, &all.items, &all.n, err) != 0)
+        return -1;
     cs_sandbox_stats **stats = cs_arena_array(a, count + 1, sizeof *stats);
     size_t k = 0;
     for (size_t i = 0; i < count; i++) {
         if (pods[i]->state != CS_SANDBOX_READY) /* kubelet asks about running pods */
             continue;
-        cs_sandbox_stats *s = pod_stats_of(d, ctx, pods[i], detail, a, err);
+        cs_sandbox_stats *s = pod_stats_of(d, ctx, pods[i], detail, shared ? &all : NULL, a, err);
         if (!s)
             return -1;
         stats[k++] = s;
@@ -328,6 +349,6 @@ int docker_sandbox_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_ar
     cs_sandbox *sb;
     if (docker_sandbox_status(b, ctx, id, false, a, &sb, err) != 0)
         return -1;
-    *out = pod_stats_of(docker_of(b), ctx, sb, false, a, err);
+    *out = pod_stats_of(docker_of(b), ctx, sb, false, NULL, a, err);
     return *out ? 0 : -1;
 }
