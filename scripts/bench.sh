@@ -2,11 +2,15 @@
 # The benchmark: builds crishim optimised, starts a private engine and
 # registry (scripts/test-env.sh), runs crishim on it, makes some pods, and
 # prints crishim-bench's table (each CRI call beside the same work done on the
-# Docker API directly).   sudo scripts/bench.sh [PODS]     (default 20)
+# Docker API directly).   sudo scripts/bench.sh [PODS] [lists]   (default 20)
+# "lists" times only the calls that grow with the number of containers
+# (ListContainers, ListContainerStats, ListPodSandboxMetrics): for 100 or 500.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CRISHIM_BENCH_BUILD:-$root/build-bench}
 pods=${1:-20}
+only=()
+[ "${2:-}" = lists ] && only=(--only lists)
 
 "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -28,4 +32,4 @@ pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); docker $(get CRISHIM_TEST_DOCKER_HOST | sed 's/.*/private test engine/')"
 "$build/crishim-bench" --crishim "unix:$sock" --docker "$(get CRISHIM_TEST_DOCKER_HOST)" --pid "$pid" \
-    --image "$(get CRISHIM_TEST_IMG_BUSYBOX)" --pods "$pods"
+    --image "$(get CRISHIM_TEST_IMG_BUSYBOX)" --pods "$pods" "${only[@]}"

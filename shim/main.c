@@ -143,6 +143,8 @@ int main(int argc, char **argv)
         metrics = cs_metrics_new();
         cs_metrics_set_inflight_source(metrics, (size_t (*)(void *))cs_server_inflight, server);
         cs_server_set_observer(server, cs_metrics_observe, metrics);
+        cs_metrics_set_engine_streams_source(metrics, docker_http_streams_open);
+        docker_http_set_observer(cs_metrics_observe_engine, metrics);
         if (cs_metrics_serve(metrics, cfg.metrics_addr, &err) != 0) {
             cs_err("cannot serve metrics", "error", err.msg, NULL);
             goto out;
@@ -163,10 +165,14 @@ int main(int argc, char **argv)
     cs_info("stopped", NULL);
     status = 0;
 out:
+    /* metrics last: the backend's own threads (events, logs) observe engine
+     * calls until cri_runtime_free stops them */
+    cs_metrics_stop(metrics);
     cs_server_free(server);
     strm_server_free(streaming);
-    cs_metrics_free(metrics);
     cri_runtime_free(rt);
+    docker_http_set_observer(NULL, NULL);
+    cs_metrics_free(metrics);
     free(config_json);
     free(found_pause);
     docker_http_global_cleanup();

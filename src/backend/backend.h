@@ -263,6 +263,15 @@ typedef struct cs_container_stats {
     cs_cgroup_stats cg;
     bool has_nano_cores; /* the CPU rate since the previous sample */
     uint64_t nano_cores;
+    /* The writable layer: bytes and inodes in the container's own layer
+     * (overlay2's upper dir), refreshed lazily; mountpoint names the
+     * filesystem as ImageFsInfo's container_filesystems does. */
+    bool has_writable;
+    cs_fs_usage writable;
+    /* Only for the CRI metrics (sandbox_metrics_list). */
+    bool has_detail;
+    cs_cgroup_detail detail;
+    int64_t started_ns;
 } cs_container_stats;
 
 /* A pod: the sum of its containers' usage, its network, and each container. */
@@ -274,6 +283,9 @@ typedef struct cs_sandbox_stats {
     bool has_net;
     int64_t net_timestamp_ns;
     cs_net_iface net;
+    /* Only for the CRI metrics: every interface but lo. */
+    cs_net_iface *ifaces;
+    size_t n_ifaces;
     cs_container_stats **containers;
     size_t n_containers;
 } cs_sandbox_stats;
@@ -378,9 +390,10 @@ typedef struct cs_backend_ops {
     /* events: the hub this backend publishes container events to */
     cs_event_hub *(*events)(cs_backend *b);
 
-    /* Metrics (ListMetricDescriptors, ListPodSandboxMetrics) join this table
-     * with the stats issue; until then they answer UNIMPLEMENTED, so a kubelet
-     * falls back to cadvisor. */
+    /* The CRI metrics (ListPodSandboxMetrics): every ready pod's stats with
+     * the cgroup detail, every interface and the writable layers filled. */
+    int (*sandbox_metrics_list)(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_sandbox_stats ***out, size_t *n,
+                                cs_error *err);
 } cs_backend_ops;
 
 struct cs_backend {

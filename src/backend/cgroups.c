@@ -60,7 +60,7 @@ static bool read_key(const char *dir, const char *file, const char *key, uint64_
 }
 
 typedef struct paths {
-    char cpuacct[4096], memory[4096], pids[4096], unified[4096];
+    char cpu[4096], cpuacct[4096], memory[4096], pids[4096], unified[4096];
     bool v2;
 } paths;
 
@@ -103,6 +103,7 @@ static void find_paths(const char *root, const char *proc_cgroup, paths *p)
                 p->v2 = true;
             continue;
         }
+        v1_path(root, ctls, rel, "cpu", p->cpu, sizeof p->cpu);
         v1_path(root, ctls, rel, "cpuacct", p->cpuacct, sizeof p->cpuacct);
         v1_path(root, ctls, rel, "memory", p->memory, sizeof p->memory);
         v1_path(root, ctls, rel, "pids", p->pids, sizeof p->pids);
@@ -186,6 +187,221 @@ int cs_cgroup_stats_for_pid(const char *root, int pid, cs_cgroup_stats *out, cs_
     if (pid <= 0 || cs_read_file(path, SMALL_FILE, &text, NULL, NULL) != 0)
         return cs_error_set(err, CS_ERR_NOT_FOUND, "process %d is gone", pid);
     int rc = cs_cgroup_stats_from(root ? root : "/sys/fs/cgroup", text, out, err);
+    free(text);
+    return rc;
+}
+
+/* ---- the detail the CRI metrics want ---- */
+
+static char *read_text(const char *dir, const char *file)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *text;
+    return cs_read_file(path, SMALL_FILE, &text, NULL, NULL) == 0 ? text : NULL;
+}
+
+/* "key value" in text already read; false when absent. */
+static bool key_in(const char *text, const char *key, uint64_t *out)
+{
+    size_t klen = strlen(key);
+    for (const char *line = text; line && *line;) {
+        if (!strncmp(line, key, klen) && line[klen] == ' ') {
+            *out = strtoull(line + klen + 1, NULL, 10);
+            return true;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return false;
+}
+
+/* Lines of cgroup.procs, tasks, cgroup.threads: one id each. */
+static bool count_lines(const char *dir, const char *file, uint64_t *out)
+{
+    char *text = read_text(dir, file);
+    if (!text)
+        return false;
+    uint64_t n = 0;
+    for (const char *c = text; *c; c++)
+        n += *c == '\n';
+    free(text);
+    *out = n;
+    return true;
+}
+
+/* A signed value ("-1" is v1's "no limit"). */
+static bool read_i64(const char *dir, const char *file, int64_t *out)
+{
+    char *text = read_text(dir, file);
+    if (!text)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    bool ok = errno == 0 && end != text;
+    free(text);
+    if (ok)
+        *out = v;
+    return ok;
+}
+
+/* v1 reports "no limit" as a huge page-aligned number. */
+#define V1_UNLIMITED (UINT64_C(1) << 62)
+
+static void detail_v1(const paths *p, cs_cgroup_detail *o)
+{
+    if (p->cpuacct[0]) {
+        /* usage_user/usage_sys are ns (Linux 4.16+); cpuacct.stat is in clock ticks */
+        if (read_u64(p->cpuacct, "cpuacct.usage_user", &o->cpu_user_ns) &&
+            read_u64(p->cpuacct, "cpuacct.usage_sys", &o->cpu_system_ns)) {
+            o->has_cpu = true;
+        } else {
+            char *text = read_text(p->cpuacct, "cpuacct.stat");
+            uint64_t user, sys;
+            long hz = sysconf(_SC_CLK_TCK);
+            if (text && hz > 0 && key_in(text, "user", &user) && key_in(text, "system", &sys)) {
+                o->has_cpu = true;
+                o->cpu_user_ns = user * (1000000000 / (uint64_t)hz);
+                o->cpu_system_ns = sys * (1000000000 / (uint64_t)hz);
+            }
+            free(text);
+        }
+    }
+    if (p->cpu[0]) {
+        char *text = read_text(p->cpu, "cpu.stat");
+        if (text) {
+            key_in(text, "nr_periods", &o->cfs_periods);
+            key_in(text, "nr_throttled", &o->cfs_throttled_periods);
+            key_in(text, "throttled_time", &o->cfs_throttled_ns);
+            free(text);
+        }
+        int64_t quota;
+        if (read_u64(p->cpu, "cpu.cfs_period_us", &o->cpu_period_us) &&
+            read_u64(p->cpu, "cpu.shares", &o->cpu_shares))
+            o->has_cpu_spec = true;
+        if (read_i64(p->cpu, "cpu.cfs_quota_us", &quota) && quota > 0) {
+            o->has_cpu_quota = true;
+            o->cpu_quota_us = (uint64_t)quota;
+        }
+    }
+    if (p->memory[0]) {
+        char *text = read_text(p->memory, "memory.stat");
+        if (text) {
+            o->has_memory = true;
+            key_in(text, "total_cache", &o->mem_cache);
+            key_in(text, "total_mapped_file", &o->mem_mapped_file);
+            key_in(text, "total_swap", &o->mem_swap); /* only with swap accounting */
+            free(text);
+        }
+        read_u64(p->memory, "memory.failcnt", &o->mem_failcnt);
+        if (read_u64(p->memory, "memory.max_usage_in_bytes", &o->mem_max_usage))
+            o->has_mem_max_usage = true;
+        text = read_text(p->memory, "memory.oom_control");
+        if (text) {
+            key_in(text, "oom_kill", &o->mem_oom_kills);
+            free(text);
+        }
+        uint64_t v;
+        if (read_u64(p->memory, "memory.soft_limit_in_bytes", &v) && v < V1_UNLIMITED) {
+            o->has_mem_reservation = true;
+            o->mem_reservation = v;
+        }
+        if (read_u64(p->memory, "memory.memsw.limit_in_bytes", &v) && v < V1_UNLIMITED) {
+            o->has_swap_limit = true;
+            o->swap_limit = v;
+        }
+    }
+    const char *tasks_dir = p->pids[0] ? p->pids : p->memory[0] ? p->memory : p->cpuacct;
+    if (tasks_dir[0] && count_lines(tasks_dir, "cgroup.procs", &o->processes) &&
+        count_lines(tasks_dir, "tasks", &o->threads))
+        o->has_tasks = true;
+    if (p->pids[0] && read_u64(p->pids, "pids.max", &o->threads_max)) /* "max" reads as absent */
+        o->has_threads_max = true;
+}
+
+static void detail_v2(const char *dir, cs_cgroup_detail *o)
+{
+    char *text = read_text(dir, "cpu.stat");
+    uint64_t usec;
+    if (text && key_in(text, "user_usec", &usec)) {
+        o->has_cpu = true;
+        o->cpu_user_ns = usec * 1000;
+        if (key_in(text, "system_usec", &usec))
+            o->cpu_system_ns = usec * 1000;
+        key_in(text, "nr_periods", &o->cfs_periods);
+        key_in(text, "nr_throttled", &o->cfs_throttled_periods);
+        if (key_in(text, "throttled_usec", &usec))
+            o->cfs_throttled_ns = usec * 1000;
+    }
+    free(text);
+    /* cpu.max: "<quota|max> <period>" */
+    text = read_text(dir, "cpu.max");
+    if (text) {
+        char quota[32] = "";
+        unsigned long long period = 0;
+        if (sscanf(text, "%31s %llu", quota, &period) == 2) {
+            o->has_cpu_spec = true;
+            o->cpu_period_us = period;
+            o->cpu_shares = 1024;
+            if (strcmp(quota, "max") != 0) {
+                o->has_cpu_quota = true;
+                o->cpu_quota_us = strtoull(quota, NULL, 10);
+            }
+        }
+        free(text);
+    }
+    uint64_t weight;
+    if (o->has_cpu_spec && read_u64(dir, "cpu.weight", &weight) && weight >= 1)
+        /* the inverse of the runtime's shares→weight mapping, as cadvisor does */
+        o->cpu_shares = 2 + (weight - 1) * 262142 / 9999;
+    text = read_text(dir, "memory.stat");
+    if (text) {
+        o->has_memory = true;
+        key_in(text, "file", &o->mem_cache);
+        key_in(text, "file_mapped", &o->mem_mapped_file);
+        free(text);
+        read_u64(dir, "memory.swap.current", &o->mem_swap);
+        text = read_text(dir, "memory.events");
+        if (text) {
+            key_in(text, "max", &o->mem_failcnt); /* times usage hit the limit */
+            key_in(text, "oom_kill", &o->mem_oom_kills);
+            free(text);
+        }
+        if (read_u64(dir, "memory.peak", &o->mem_max_usage)) /* Linux 5.19+ */
+            o->has_mem_max_usage = true;
+        if (read_u64(dir, "memory.low", &o->mem_reservation) && o->mem_reservation > 0)
+            o->has_mem_reservation = true;
+        if (read_u64(dir, "memory.swap.max", &o->swap_limit))
+            o->has_swap_limit = true;
+    }
+    if (count_lines(dir, "cgroup.procs", &o->processes) && count_lines(dir, "cgroup.threads", &o->threads))
+        o->has_tasks = true;
+    if (read_u64(dir, "pids.max", &o->threads_max))
+        o->has_threads_max = true;
+}
+
+int cs_cgroup_detail_from(const char *root, const char *proc_cgroup, cs_cgroup_detail *out, cs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    paths p;
+    find_paths(root, proc_cgroup, &p);
+    if (p.v2)
+        detail_v2(p.unified, out);
+    else
+        detail_v1(&p, out);
+    return 0;
+}
+
+int cs_cgroup_detail_for_pid(const char *root, int pid, cs_cgroup_detail *out, cs_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", pid);
+    char *text;
+    if (pid <= 0 || cs_read_file(path, SMALL_FILE, &text, NULL, NULL) != 0)
+        return cs_error_set(err, CS_ERR_NOT_FOUND, "process %d is gone", pid);
+    int rc = cs_cgroup_detail_from(root ? root : "/sys/fs/cgroup", text, out, err);
     free(text);
     return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef CS_NETDEV_H
 #define CS_NETDEV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"
@@ -10,7 +11,12 @@
 typedef struct cs_net_iface {
     char name[32];
     uint64_t rx_bytes, rx_errors, tx_bytes, tx_errors;
+    uint64_t rx_packets, rx_dropped, tx_packets, tx_dropped;
 } cs_net_iface;
+
+/* Every interface but lo, at most cap of them (the CRI metrics report each). */
+int cs_netdev_all(int pid, cs_net_iface *out, size_t cap, size_t *n, cs_error *err);
+size_t cs_netdev_parse_all(const char *text, cs_net_iface *out, size_t cap);
 
 /* The default interface: eth0 when present, else the first that isn't lo.
  * NOT_FOUND when the process is gone or has no such interface. */

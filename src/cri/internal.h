@@ -88,6 +88,14 @@ int cri_list_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, Proto
 int cri_stream_container_stats(cs_call *call, const ProtobufCMessage *req, cs_error *err);
 int cri_stream_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *req, cs_error *err);
 
+/* metrics.c: the CRI metrics (cadvisor's names) */
+int cri_list_metric_descriptors(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_list_pod_sandbox_metrics(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_stream_pod_sandbox_metrics(cs_call *call, const ProtobufCMessage *req, cs_error *err);
+/* The pieces, for unit tests: one pod's metrics (in a), every descriptor. */
+Runtime__V1__PodSandboxMetrics *cri_pod_metrics_msg(const cs_sandbox_stats *s, cs_arena *a);
+Runtime__V1__MetricDescriptor **cri_metric_descriptors(cs_arena *a, size_t *n);
+
 /* streams.c: crishim.v1.Streaming */
 int cri_stream_exec(cs_call *call, cs_error *err);
 int cri_stream_attach(cs_call *call, cs_error *err);

@@ -1,7 +1,6 @@
 /* Stats RPCs from cgroupfs: ContainerStats, ListContainerStats,
- * PodSandboxStats, ListPodSandboxStats. Metrics (ListMetricDescriptors,
- * ListPodSandboxMetrics) answer UNIMPLEMENTED so kubelet falls back to
- * cadvisor. */
+ * PodSandboxStats, ListPodSandboxStats and their streams. The CRI metrics
+ * (cadvisor's names) are in metrics.c. */
 #include <string.h>
 
 #include "cri/convert.h"
@@ -60,6 +59,17 @@ static Runtime__V1__ContainerStats *stats_out(cs_call *call, const cs_container_
     o->attributes = at;
     o->cpu = cpu_out(call, &s->cg, s->has_nano_cores, s->nano_cores);
     o->memory = memory_out(call, &s->cg);
+    if (s->has_writable) {
+        Runtime__V1__FilesystemUsage *w =
+            CRI_NEW(call, Runtime__V1__FilesystemUsage, RUNTIME__V1__FILESYSTEM_USAGE__INIT);
+        w->timestamp = s->writable.timestamp_ns;
+        w->fs_id = CRI_NEW(call, Runtime__V1__FilesystemIdentifier, RUNTIME__V1__FILESYSTEM_IDENTIFIER__INIT);
+        w->fs_id->mountpoint = (char *)s->writable.mountpoint;
+        w->used_bytes = u64(call, s->writable.used_bytes);
+        if (s->writable.has_inodes)
+            w->inodes_used = u64(call, s->writable.inodes_used);
+        o->writable_layer = w;
+    }
     return o;
 }
 

@@ -53,6 +53,7 @@ static const cs_backend_ops docker_ops = {
     .container_stats_list = docker_container_stats_list,
     .sandbox_stats = docker_sandbox_stats,
     .sandbox_stats_list = docker_sandbox_stats_list,
+    .sandbox_metrics_list = docker_sandbox_metrics_list,
     .events = docker_events,
 };
 

@@ -613,9 +613,18 @@ static int perform(docker_client *c, const cs_ctx *ctx, const char *version, con
     curl_easy_getinfo(h->easy, CURLINFO_NUM_CONNECTS, &connects);
     atomic_fetch_add(&c->connects, (uint_fast64_t)connects);
     log_request(method, path, version, t, rc, start);
-    if (rc == CURLE_OK)
-        return 0;
-    return transfer_error(c, h->easy, t, rc, method, path, timeout_ms, err);
+    int ret = 0;
+    cs_code failure = CS_OK;
+    if (rc != CURLE_OK) {
+        cs_error local;
+        cs_error *e = err ? err : &local;
+        ret = transfer_error(c, h->easy, t, rc, method, path, timeout_ms, e);
+        failure = e->code;
+    }
+    /* a stream's duration is its whole life: not a latency */
+    if (!t->streaming)
+        docker_observe(method, path, failure, t->status, cs_time_mono_ns() - start);
+    return ret;
 }
 
 /* GET /version: the server's range, then our choice within it. */
@@ -766,7 +775,9 @@ int docker_stream(docker_client *c, const cs_ctx *ctx, const char *method, const
     if (err)
         cs_error_clear(err); /* so a reader that fails without a word is noticed */
     transfer t = {.streaming = true, .on_data = on_data, .user = user, .cb_err = err, .stall_ms = stall_ms};
+    docker_streams_add(1);
     int rc = exchange(c, ctx, method, path, body, body_len, headers, &t, err);
+    docker_streams_add(-1);
     if (status)
         *status = t.status;
     if (rc == 0 && t.status >= 400) {

@@ -115,6 +115,29 @@ int docker_stream_lines(docker_client *c, const cs_ctx *ctx, const char *method,
 /* GET /_ping (unversioned): 0 when the engine answers 200. */
 int docker_ping(docker_client *c, const cs_ctx *ctx, cs_error *err);
 
+/* ---- observation (metrics) ---- */
+
+/* Called after every non-streaming request with its operation name (see
+ * docker_op_name), result class (docker_result_class) and duration.
+ * Process-wide; NULL unsets. The observer must outlive every call that may
+ * still run: unset it, and stop the engine's users, before freeing its arg. */
+typedef void (*docker_observer_fn)(void *arg, const char *op, const char *result, int64_t duration_ns);
+void docker_http_set_observer(docker_observer_fn fn, void *arg);
+/* Streaming engine calls (events, logs, pulls) open now, over all clients. */
+uint64_t docker_http_streams_open(void);
+/* A bounded name for a request: the method and the path with object ids and
+ * image names replaced by {id} / {name}, the query dropped, unknown shapes
+ * folded into ".../other": "GET /containers/{id}/json",
+ * "DELETE /images/{name}". Returns snprintf's length. */
+size_t docker_op_name(const char *method, const char *path, char *out, size_t size);
+/* "ok", "not_found", "conflict", "client_error", "server_error" by HTTP
+ * status when the exchange completed (failure CS_OK); else "deadline",
+ * "cancelled", "unavailable" or "error". */
+const char *docker_result_class(cs_code failure, long status);
+/* http.c's hooks into the above. */
+void docker_observe(const char *method, const char *path, cs_code failure, long status, int64_t duration_ns);
+void docker_streams_add(int delta);
+
 /* Hijacked connections (exec/attach: CURLOPT_CONNECT_ONLY, then
  * curl_easy_send/recv on a dedicated handle) will be added to http.c. */
 

@@ -108,6 +108,8 @@ int docker_sandbox_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_ar
                          cs_error *err);
 int docker_sandbox_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a,
                               cs_sandbox_stats ***out, size_t *n, cs_error *err);
+int docker_sandbox_metrics_list(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_sandbox_stats ***out, size_t *n,
+                                cs_error *err);
 
 /* events.c */
 void docker_events_start(docker_backend *d);

@@ -1,10 +1,13 @@
 /* Prometheus metrics; see metrics.h. Counters are atomics in a fixed table of
- * every method, so recording a call takes no lock. */
+ * every method, so recording a call takes no lock. Engine calls go to a small
+ * table of (operation, result) histograms found under a mutex: their names
+ * are bounded (docker_op_name), and the table caps what a surprise adds. */
 #include "metrics/metrics.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,12 +29,26 @@ typedef struct method_stats {
     atomic_uint_fast64_t sum_ns;
 } method_stats;
 
+/* Engine (operation, result) pairs kept; later ones count as "other". */
+#define ENGINE_OPS 96
+
+typedef struct engine_stats {
+    char op[96];
+    char result[16];
+    uint64_t le[NBUCKETS];
+    uint64_t count, sum_ns;
+} engine_stats;
+
 struct cs_metrics {
     cs_method *methods;
     size_t n;
     method_stats *stats;
     size_t (*inflight)(void *);
     void *inflight_arg;
+    uint64_t (*engine_streams)(void);
+    pthread_mutex_t engine_mu;
+    engine_stats engine[ENGINE_OPS];
+    size_t n_engine;
     struct MHD_Daemon *httpd;
 };
 
@@ -46,6 +63,7 @@ cs_metrics *cs_metrics_new(void)
     cs_metrics *m = cs_xcalloc(1, sizeof *m);
     m->methods = cs_methods_build(&m->n);
     m->stats = cs_xcalloc(m->n, sizeof *m->stats);
+    pthread_mutex_init(&m->engine_mu, NULL);
     return m;
 }
 
@@ -56,6 +74,7 @@ void cs_metrics_free(cs_metrics *m)
     cs_metrics_stop(m);
     cs_methods_free(m->methods, m->n);
     free(m->stats);
+    pthread_mutex_destroy(&m->engine_mu);
     free(m);
 }
 
@@ -84,6 +103,44 @@ void cs_metrics_observe(void *arg, const char *method, cs_code code, int64_t dur
         }
         return;
     }
+}
+
+void cs_metrics_set_engine_streams_source(cs_metrics *m, uint64_t (*fn)(void))
+{
+    m->engine_streams = fn;
+}
+
+void cs_metrics_observe_engine(void *arg, const char *op, const char *result, int64_t duration_ns)
+{
+    cs_metrics *m = arg;
+    pthread_mutex_lock(&m->engine_mu);
+    engine_stats *e = NULL;
+    for (size_t i = 0; i < m->n_engine && !e; i++)
+        if (!strcmp(m->engine[i].op, op) && !strcmp(m->engine[i].result, result))
+            e = &m->engine[i];
+    if (!e && m->n_engine < ENGINE_OPS - 1) {
+        e = &m->engine[m->n_engine++];
+        snprintf(e->op, sizeof e->op, "%s", op);
+        snprintf(e->result, sizeof e->result, "%s", result);
+    }
+    if (!e) { /* full: the last slot collects the rest */
+        e = &m->engine[ENGINE_OPS - 1];
+        if (!e->op[0]) {
+            snprintf(e->op, sizeof e->op, "other");
+            snprintf(e->result, sizeof e->result, "other");
+            m->n_engine = ENGINE_OPS;
+        }
+    }
+    uint64_t ns = (uint64_t)(duration_ns > 0 ? duration_ns : 0);
+    e->count++;
+    e->sum_ns += ns;
+    double secs = (double)ns / 1e9;
+    for (size_t b = 0; b < NBUCKETS; b++)
+        if (secs <= buckets[b]) {
+            e->le[b]++;
+            break;
+        }
+    pthread_mutex_unlock(&m->engine_mu);
 }
 
 typedef struct text {
@@ -166,6 +223,32 @@ char *cs_metrics_render(cs_metrics *m)
         put(&t, "crishim_rpc_duration_seconds_count{method=\"%s\"} %llu\n", m->methods[i].path,
             (unsigned long long)count);
     }
+    put(&t, "# HELP crishim_engine_request_duration_seconds Container engine API calls (streams excluded), by "
+            "operation (method and path template) and result.\n"
+            "# TYPE crishim_engine_request_duration_seconds histogram\n");
+    pthread_mutex_lock(&m->engine_mu);
+    for (size_t i = 0; i < m->n_engine; i++) {
+        const engine_stats *e = &m->engine[i];
+        if (!e->count)
+            continue;
+        uint64_t cum = 0;
+        for (size_t b = 0; b < NBUCKETS; b++) {
+            cum += e->le[b];
+            put(&t, "crishim_engine_request_duration_seconds_bucket{operation=\"%s\",result=\"%s\",le=\"%g\"} %llu\n",
+                e->op, e->result, buckets[b], (unsigned long long)cum);
+        }
+        put(&t, "crishim_engine_request_duration_seconds_bucket{operation=\"%s\",result=\"%s\",le=\"+Inf\"} %llu\n",
+            e->op, e->result, (unsigned long long)e->count);
+        put(&t, "crishim_engine_request_duration_seconds_sum{operation=\"%s\",result=\"%s\"} %.9f\n", e->op,
+            e->result, (double)e->sum_ns / 1e9);
+        put(&t, "crishim_engine_request_duration_seconds_count{operation=\"%s\",result=\"%s\"} %llu\n", e->op,
+            e->result, (unsigned long long)e->count);
+    }
+    pthread_mutex_unlock(&m->engine_mu);
+    if (m->engine_streams)
+        put(&t, "# HELP crishim_engine_streams_open Streaming engine calls open now (events, logs, pulls).\n"
+                "# TYPE crishim_engine_streams_open gauge\ncrishim_engine_streams_open %llu\n",
+            (unsigned long long)m->engine_streams());
     if (m->inflight)
         put(&t, "# HELP crishim_rpc_inflight Calls being handled now, streams included.\n"
                 "# TYPE crishim_rpc_inflight gauge\ncrishim_rpc_inflight %zu\n",

@@ -1,6 +1,7 @@
 /* crishim's own metrics in the Prometheus text format: per-RPC counts by
- * status code, latency histograms, calls in flight, the process's memory and
- * open files. Served on --metrics-addr (off by default). */
+ * status code, latency histograms, calls in flight, engine-call latency by
+ * operation and result, engine streams open, the process's memory and open
+ * files. Served on --metrics-addr (off by default). */
 #ifndef CS_METRICS_H
 #define CS_METRICS_H
 
@@ -18,6 +19,12 @@ void cs_metrics_free(cs_metrics *m);
 void cs_metrics_observe(void *m, const char *method, cs_code code, int64_t duration_ns);
 /* Where the current number of calls in flight comes from. */
 void cs_metrics_set_inflight_source(cs_metrics *m, size_t (*fn)(void *), void *arg);
+
+/* The engine-call observer (see docker_http_set_observer): a latency
+ * histogram per operation and result. */
+void cs_metrics_observe_engine(void *m, const char *op, const char *result, int64_t duration_ns);
+/* Where the number of open engine streams comes from. */
+void cs_metrics_set_engine_streams_source(cs_metrics *m, uint64_t (*fn)(void));
 
 /* The exposition text (malloc'd). */
 char *cs_metrics_render(cs_metrics *m);

@@ -138,6 +138,9 @@ static const struct {
     {RT("ListPodSandboxStats"), GRPC_STATUS_OK},
     {RT("StreamContainerStats"), GRPC_STATUS_OK},
     {RT("StreamPodSandboxStats"), GRPC_STATUS_OK},
+    {RT("ListMetricDescriptors"), GRPC_STATUS_OK},
+    {RT("ListPodSandboxMetrics"), GRPC_STATUS_OK},
+    {RT("StreamPodSandboxMetrics"), GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ListImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/StreamImages", GRPC_STATUS_OK},
     {"/runtime.v1.ImageService/ImageStatus", GRPC_STATUS_INVALID_ARGUMENT},
@@ -462,6 +465,19 @@ START_TEST(prometheus_metrics)
     ck_assert_ptr_nonnull(
         strstr(text, "crishim_rpc_duration_seconds_count{method=\"/runtime.v1.RuntimeService/Version\"}"));
     ck_assert_ptr_nonnull(strstr(text, "crishim_process_resident_memory_bytes "));
+    /* engine calls by operation template and result: Version asked Docker */
+    ck_assert_ptr_nonnull(strstr(text, "# TYPE crishim_engine_request_duration_seconds histogram\n"));
+    ck_assert_msg(strstr(text, "crishim_engine_request_duration_seconds_count{operation=\"GET /version\",result=\"ok\"} ") != NULL,
+                  "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "crishim_engine_request_duration_seconds_bucket{operation=\"GET /version\",result=\"ok\",le=\"+Inf\"} "));
+    ck_assert_ptr_nonnull(strstr(text, "crishim_engine_streams_open "));
+    /* no raw id ever becomes a label: 64 hex digits in a row would be one */
+    for (const char *q = strstr(text, "crishim_engine_request_duration_seconds"); q && *q; q++) {
+        int hex = 0;
+        while (hex < 64 && ((q[hex] >= '0' && q[hex] <= '9') || (q[hex] >= 'a' && q[hex] <= 'f')))
+            hex++;
+        ck_assert_msg(hex < 64, "an id in the metrics: %.80s", q);
+    }
     ck_assert_ptr_nonnull(strstr(text, "crishim_rpc_inflight "));
     free(text);
 }

@@ -1,7 +1,8 @@
 /* Pods and containers against a real dockerd: lifecycle, filters, namespaces
  * shared in a pod, host network, exit codes and OOM kills, ExecSync with
  * timeouts and large output, CRI log files (partial lines, reopen), crash
- * recovery after SIGKILL, and bad input. */
+ * recovery after SIGKILL, stats with the writable layer, the CRI metrics, and
+ * bad input. */
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
@@ -549,6 +550,154 @@ START_TEST(container_stats_from_cgroups)
 }
 END_TEST
 
+static Runtime__V1__ContainerStats *container_stats_of(const char *id)
+{
+    Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
+    req.container_id = (char *)id;
+    Runtime__V1__ContainerStatsResponse *r =
+        TP_CALL_OK("ContainerStats", req, Runtime__V1__ContainerStatsResponse, &runtime__v1__container_stats_response__descriptor);
+    Runtime__V1__ContainerStats *s = r->stats;
+    r->stats = NULL;
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return s;
+}
+
+static const Runtime__V1__Metric *find_metric(Runtime__V1__Metric **ms, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ms[i]->name, name))
+            return ms[i];
+    return NULL;
+}
+
+/* The writable layer grows when the container writes; the CRI metrics carry
+ * cadvisor's names, label values matching their descriptors' keys, and sane
+ * values for a running pod. */
+START_TEST(writable_layer_and_cri_metrics)
+{
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "writer", "exec sleep 300", 0, true);
+    Runtime__V1__ContainerStats *s = container_stats_of(c);
+    ck_assert_ptr_nonnull(s->writable_layer);
+    ck_assert_ptr_nonnull(s->writable_layer->fs_id);
+    ck_assert_msg(strstr(s->writable_layer->fs_id->mountpoint, "/overlay2") != NULL, "mountpoint %s",
+                  s->writable_layer->fs_id->mountpoint);
+    ck_assert_ptr_nonnull(s->writable_layer->inodes_used);
+    ck_assert_int_gt(s->writable_layer->timestamp, 0);
+    uint64_t before = s->writable_layer->used_bytes->value;
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+
+    free(tp_exec_out(c, "dd if=/dev/zero of=/tmp/blob bs=1048576 count=5 2>/dev/null && sync"));
+    /* usage is refreshed lazily (a couple of seconds for a small layer) */
+    uint64_t after = before;
+    for (int i = 0; i < 100 && after < before + 5 * 1048576; i++) {
+        usleep(100000);
+        s = container_stats_of(c);
+        after = s->writable_layer->used_bytes->value;
+        protobuf_c_message_free_unpacked(&s->base, NULL);
+    }
+    ck_assert_msg(after >= before + 5 * 1048576, "writable layer %llu -> %llu", (unsigned long long)before,
+                  (unsigned long long)after);
+    /* ListContainerStats carries it too */
+    Runtime__V1__ListContainerStatsRequest lreq = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+    Runtime__V1__ContainerStatsFilter f = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+    f.id = c;
+    lreq.filter = &f;
+    Runtime__V1__ListContainerStatsResponse *l = TP_CALL_OK("ListContainerStats", lreq, Runtime__V1__ListContainerStatsResponse,
+                                                         &runtime__v1__list_container_stats_response__descriptor);
+    ck_assert_uint_eq(l->n_stats, 1);
+    ck_assert_ptr_nonnull(l->stats[0]->writable_layer);
+    ck_assert_uint_ge(l->stats[0]->writable_layer->used_bytes->value, 5 * 1048576);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+
+    /* descriptors */
+    Runtime__V1__ListMetricDescriptorsRequest dreq = RUNTIME__V1__LIST_METRIC_DESCRIPTORS_REQUEST__INIT;
+    Runtime__V1__ListMetricDescriptorsResponse *dr = TP_CALL_OK("ListMetricDescriptors", dreq, Runtime__V1__ListMetricDescriptorsResponse,
+                                                             &runtime__v1__list_metric_descriptors_response__descriptor);
+    const char *want[] = {"container_cpu_usage_seconds_total", "container_cpu_user_seconds_total",
+                          "container_cpu_system_seconds_total", "container_memory_usage_bytes",
+                          "container_memory_working_set_bytes", "container_memory_rss", "container_memory_cache",
+                          "container_memory_swap", "container_network_receive_bytes_total",
+                          "container_network_transmit_bytes_total", "container_threads", "container_processes",
+                          "container_last_seen", "container_fs_usage_bytes", "container_spec_cpu_shares"};
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        bool found = false;
+        for (size_t i = 0; i < dr->n_descriptors; i++)
+            found = found || !strcmp(dr->descriptors[i]->name, want[w]);
+        ck_assert_msg(found, "no descriptor %s", want[w]);
+    }
+
+    /* the pod's metrics */
+    Runtime__V1__ListPodSandboxMetricsRequest mreq = RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT;
+    Runtime__V1__ListPodSandboxMetricsResponse *mr = TP_CALL_OK("ListPodSandboxMetrics", mreq, Runtime__V1__ListPodSandboxMetricsResponse,
+                                                             &runtime__v1__list_pod_sandbox_metrics_response__descriptor);
+    Runtime__V1__PodSandboxMetrics *pm = NULL;
+    for (size_t i = 0; i < mr->n_pod_metrics; i++)
+        if (!strcmp(mr->pod_metrics[i]->pod_sandbox_id, p.id))
+            pm = mr->pod_metrics[i];
+    ck_assert_ptr_nonnull(pm);
+    ck_assert_uint_eq(pm->n_container_metrics, 1);
+    ck_assert_str_eq(pm->container_metrics[0]->container_id, c);
+    /* every metric has a descriptor with as many keys as it has values */
+    Runtime__V1__Metric **groups[2] = {pm->metrics, pm->container_metrics[0]->metrics};
+    size_t sizes[2] = {pm->n_metrics, pm->container_metrics[0]->n_metrics};
+    for (int g = 0; g < 2; g++)
+        for (size_t i = 0; i < sizes[g]; i++) {
+            const Runtime__V1__Metric *m = groups[g][i];
+            const Runtime__V1__MetricDescriptor *d = NULL;
+            for (size_t j = 0; j < dr->n_descriptors && !d; j++)
+                if (!strcmp(dr->descriptors[j]->name, m->name))
+                    d = dr->descriptors[j];
+            ck_assert_msg(d != NULL, "metric %s has no descriptor", m->name);
+            ck_assert_uint_eq(d->n_label_keys, m->n_label_values);
+            ck_assert_ptr_nonnull(m->value);
+            ck_assert_int_gt(m->timestamp, 0);
+        }
+    const Runtime__V1__Metric *rx = find_metric(pm->metrics, pm->n_metrics, "container_network_receive_bytes_total");
+    ck_assert_ptr_nonnull(rx);
+    ck_assert_str_eq(rx->label_values[0], p.id);
+    ck_assert_str_eq(rx->label_values[3], "eth0");
+    ck_assert_int_eq(rx->metric_type, RUNTIME__V1__METRIC_TYPE__COUNTER);
+    Runtime__V1__Metric **cm = pm->container_metrics[0]->metrics;
+    size_t ncm = pm->container_metrics[0]->n_metrics;
+    const Runtime__V1__Metric *ws = find_metric(cm, ncm, "container_memory_working_set_bytes");
+    ck_assert_ptr_nonnull(ws);
+    ck_assert_uint_gt(ws->value->value, 0);
+    ck_assert_int_eq(ws->metric_type, RUNTIME__V1__METRIC_TYPE__GAUGE);
+    ck_assert_str_eq(ws->label_values[0], c);
+    ck_assert_msg(strncmp(ws->label_values[1], "k8s_writer_", 11) == 0, "name %s", ws->label_values[1]);
+    const Runtime__V1__Metric *cpu = find_metric(cm, ncm, "container_cpu_usage_seconds_total");
+    ck_assert_ptr_nonnull(cpu);
+    ck_assert_str_eq(cpu->label_values[3], "total");
+    const Runtime__V1__Metric *fs = find_metric(cm, ncm, "container_fs_usage_bytes");
+    ck_assert_ptr_nonnull(fs);
+    ck_assert_uint_ge(fs->value->value, 5 * 1048576);
+    const Runtime__V1__Metric *th = find_metric(cm, ncm, "container_threads");
+    ck_assert_ptr_nonnull(th);
+    ck_assert_uint_ge(th->value->value, 1); /* sleep */
+    const Runtime__V1__Metric *seen = find_metric(cm, ncm, "container_last_seen");
+    ck_assert_ptr_nonnull(seen);
+    ck_assert_uint_gt(seen->value->value, 1600000000); /* seconds since the epoch */
+    protobuf_c_message_free_unpacked(&mr->base, NULL);
+    protobuf_c_message_free_unpacked(&dr->base, NULL);
+
+    /* the stream carries the same, then ends */
+    Runtime__V1__StreamPodSandboxMetricsRequest sreq = RUNTIME__V1__STREAM_POD_SANDBOX_METRICS_REQUEST__INIT;
+    ProtobufCMessage **msgs;
+    size_t nm;
+    tc_result sres;
+    tc_server_stream(client, RT("StreamPodSandboxMetrics"), &sreq.base,
+                     &runtime__v1__stream_pod_sandbox_metrics_response__descriptor, &msgs, &nm, 30000, &sres);
+    ck_assert_int_eq(sres.code, GRPC_STATUS_OK);
+    ck_assert_uint_ge(nm, 1);
+    tc_free_messages(msgs, nm);
+    free(c);
+    tp_pod_remove(&p);
+}
+END_TEST
+
 typedef struct event_reader {
     pthread_t t;
     tc_stream *stream;
@@ -830,6 +979,7 @@ int main(void)
     tcase_add_test(tc, sigkill_restart_recovers_everything);
     tcase_add_test(tc, privileged_and_capabilities);
     tcase_add_test(tc, container_stats_from_cgroups);
+    tcase_add_test(tc, writable_layer_and_cri_metrics);
     tcase_add_test(tc, container_events_in_order);
     tcase_add_test(tc, native_bidi_exec);
     tcase_add_test(tc, bad_input);
