@@ -10,47 +10,22 @@
 #include "backend/netdev.h"
 #include "util/fs.h"
 #include "suite.h"
+#include "tree.h"
 
-static char root[256];
-
-static void put(const char *rel, const char *text)
-{
-    char path[512], dir[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    ck_assert_int_eq(cs_mkdir_p(dir, 0755, NULL), 0);
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-}
-
-static void make_root(void)
-{
-    snprintf(root, sizeof root, "/tmp/cs-cgroups-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
-}
-
-static void remove_root(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    ck_assert_int_eq(system(cmd), 0);
-}
 
 START_TEST(v1_separate_mounts)
 {
-    make_root();
-    put("cpuacct/docker/abc/cpuacct.usage", "123456789\n");
-    put("memory/docker/abc/memory.usage_in_bytes", "10485760\n");
-    put("memory/docker/abc/memory.limit_in_bytes", "9223372036854771712\n");
-    put("memory/docker/abc/memory.stat", "cache 100\nrss 5\ntotal_rss 4194304\ntotal_inactive_file 2097152\n"
+    tree_make("cgroups");
+    tree_put("cpuacct/docker/abc/cpuacct.usage", "123456789\n");
+    tree_put("memory/docker/abc/memory.usage_in_bytes", "10485760\n");
+    tree_put("memory/docker/abc/memory.limit_in_bytes", "9223372036854771712\n");
+    tree_put("memory/docker/abc/memory.stat", "cache 100\nrss 5\ntotal_rss 4194304\ntotal_inactive_file 2097152\n"
                                          "total_pgfault 77\ntotal_pgmajfault 3\n");
-    put("pids/docker/abc/pids.current", "4\n");
+    tree_put("pids/docker/abc/pids.current", "4\n");
     const char *proc = "9:name=systemd:/docker/abc\n8:pids:/docker/abc\n4:memory:/docker/abc\n"
                        "2:cpuacct:/docker/abc\n1:cpu:/docker/abc\n0::/\n";
     cs_cgroup_stats s;
-    ck_assert_int_eq(cs_cgroup_stats_from(root, proc, &s, NULL), 0);
+    ck_assert_int_eq(cs_cgroup_stats_from(tree_root, proc, &s, NULL), 0);
     ck_assert(s.has_cpu);
     ck_assert_uint_eq(s.cpu_usage_ns, 123456789);
     ck_assert(s.has_memory);
@@ -62,44 +37,44 @@ START_TEST(v1_separate_mounts)
     ck_assert(!s.has_mem_limit); /* "unlimited" in v1 is a huge number */
     ck_assert(s.has_pids);
     ck_assert_uint_eq(s.pids, 4);
-    remove_root();
+    tree_remove();
 }
 END_TEST
 
 START_TEST(v1_combined_cpu_cpuacct)
 {
-    make_root();
-    put("cpu,cpuacct/kubepods/pod1/abc/cpuacct.usage", "42\n");
+    tree_make("cgroups");
+    tree_put("cpu,cpuacct/kubepods/pod1/abc/cpuacct.usage", "42\n");
     cs_cgroup_stats s;
-    ck_assert_int_eq(cs_cgroup_stats_from(root, "3:cpu,cpuacct:/kubepods/pod1/abc\n", &s, NULL), 0);
+    ck_assert_int_eq(cs_cgroup_stats_from(tree_root, "3:cpu,cpuacct:/kubepods/pod1/abc\n", &s, NULL), 0);
     ck_assert(s.has_cpu);
     ck_assert_uint_eq(s.cpu_usage_ns, 42);
     ck_assert(!s.has_memory);
-    remove_root();
+    tree_remove();
 }
 END_TEST
 
 START_TEST(v2_unified)
 {
-    make_root();
-    put("cgroup.controllers", "cpu memory pids\n");
-    put("system.slice/docker-abc.scope/cpu.stat", "usage_usec 5000\nuser_usec 4000\n");
-    put("system.slice/docker-abc.scope/memory.current", "8000000\n");
-    put("system.slice/docker-abc.scope/memory.max", "16000000\n");
-    put("system.slice/docker-abc.scope/memory.stat", "anon 3000000\ninactive_file 1000000\npgfault 9\npgmajfault 1\n");
-    put("system.slice/docker-abc.scope/pids.current", "2\n");
+    tree_make("cgroups");
+    tree_put("cgroup.controllers", "cpu memory pids\n");
+    tree_put("system.slice/docker-abc.scope/cpu.stat", "usage_usec 5000\nuser_usec 4000\n");
+    tree_put("system.slice/docker-abc.scope/memory.current", "8000000\n");
+    tree_put("system.slice/docker-abc.scope/memory.max", "16000000\n");
+    tree_put("system.slice/docker-abc.scope/memory.stat", "anon 3000000\ninactive_file 1000000\npgfault 9\npgmajfault 1\n");
+    tree_put("system.slice/docker-abc.scope/pids.current", "2\n");
     cs_cgroup_stats s;
-    ck_assert_int_eq(cs_cgroup_stats_from(root, "0::/system.slice/docker-abc.scope\n", &s, NULL), 0);
+    ck_assert_int_eq(cs_cgroup_stats_from(tree_root, "0::/system.slice/docker-abc.scope\n", &s, NULL), 0);
     ck_assert_uint_eq(s.cpu_usage_ns, 5000000);
     ck_assert_uint_eq(s.mem_working_set, 7000000);
     ck_assert_uint_eq(s.mem_rss, 3000000);
     ck_assert(s.has_mem_limit);
     ck_assert_uint_eq(s.mem_limit, 16000000);
     ck_assert_uint_eq(s.pids, 2);
-    put("system.slice/docker-abc.scope/memory.max", "max\n");
-    ck_assert_int_eq(cs_cgroup_stats_from(root, "0::/system.slice/docker-abc.scope\n", &s, NULL), 0);
+    tree_put("system.slice/docker-abc.scope/memory.max", "max\n");
+    ck_assert_int_eq(cs_cgroup_stats_from(tree_root, "0::/system.slice/docker-abc.scope\n", &s, NULL), 0);
     ck_assert(!s.has_mem_limit);
-    remove_root();
+    tree_remove();
 }
 END_TEST
 

@@ -17,92 +17,66 @@
 #include "docker/http.h"
 #include "metrics/metrics.h"
 #include "suite.h"
+#include "tree.h"
 #include "util/fs.h"
 
-static char root[256];
-
-static void put(const char *rel, const char *text)
-{
-    char path[512], dir[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    snprintf(dir, sizeof dir, "%s", path);
-    *strrchr(dir, '/') = '\0';
-    ck_assert_int_eq(cs_mkdir_p(dir, 0755, NULL), 0);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void make_root(void)
-{
-    snprintf(root, sizeof root, "/tmp/cs-metrics-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
-}
-
-static void remove_root(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    ck_assert_int_eq(system(cmd), 0);
-}
 
 START_TEST(disk_usage_counts_blocks_and_inodes)
 {
-    make_root();
+    tree_make("metrics");
     cs_disk_usage before;
-    ck_assert_int_eq(cs_disk_usage_of(root, &before, NULL), 0);
+    ck_assert_int_eq(cs_disk_usage_of(tree_root, &before, NULL), 0);
     ck_assert_uint_eq(before.inodes, 1);
     /* 1 MiB of real data (not sparse), a nested dir, a symlink, a hard link */
     char *buf = calloc(1, 1 << 20);
     memset(buf, 'x', 1 << 20);
     char path[512];
-    snprintf(path, sizeof path, "%s/a/b", root);
+    snprintf(path, sizeof path, "%s/a/b", tree_root);
     ck_assert_int_eq(cs_mkdir_p(path, 0755, NULL), 0);
-    snprintf(path, sizeof path, "%s/a/b/data", root);
+    snprintf(path, sizeof path, "%s/a/b/data", tree_root);
     int fd = open(path, O_WRONLY | O_CREAT, 0644);
     ck_assert_int_eq(write(fd, buf, 1 << 20), 1 << 20);
     fsync(fd);
     close(fd);
     free(buf);
     char lpath[512];
-    snprintf(lpath, sizeof lpath, "%s/hard", root);
+    snprintf(lpath, sizeof lpath, "%s/hard", tree_root);
     ck_assert_int_eq(link(path, lpath), 0);
-    snprintf(lpath, sizeof lpath, "%s/sym", root);
+    snprintf(lpath, sizeof lpath, "%s/sym", tree_root);
     ck_assert_int_eq(symlink("/", lpath), 0);
     cs_disk_usage after;
-    ck_assert_int_eq(cs_disk_usage_of(root, &after, NULL), 0);
-    /* root, a, b, data (hard link once), sym */
+    ck_assert_int_eq(cs_disk_usage_of(tree_root, &after, NULL), 0);
+    /* tree_root, a, b, data (hard link once), sym */
     ck_assert_uint_eq(after.inodes, 5);
     ck_assert_uint_ge(after.bytes - before.bytes, 1 << 20);
     ck_assert_uint_lt(after.bytes - before.bytes, (1 << 20) + 64 * 1024); /* the link counted once */
-    remove_root();
+    tree_remove();
     cs_error err;
-    ck_assert_int_eq(cs_disk_usage_of(root, &after, &err), -1);
+    ck_assert_int_eq(cs_disk_usage_of(tree_root, &after, &err), -1);
     ck_assert_int_eq(err.code, CS_ERR_NOT_FOUND);
 }
 END_TEST
 
 START_TEST(cgroup_detail_v1)
 {
-    make_root();
-    put("cpu/docker/abc/cpu.cfs_period_us", "100000\n");
-    put("cpu/docker/abc/cpu.cfs_quota_us", "50000\n");
-    put("cpu/docker/abc/cpu.shares", "512\n");
-    put("cpu/docker/abc/cpu.stat", "nr_periods 10\nnr_throttled 3\nthrottled_time 2500000000\n");
-    put("cpuacct/docker/abc/cpuacct.usage_user", "3000000000\n");
-    put("cpuacct/docker/abc/cpuacct.usage_sys", "1000000000\n");
-    put("memory/docker/abc/memory.stat", "cache 1\ntotal_cache 4096\ntotal_mapped_file 1024\n");
-    put("memory/docker/abc/memory.failcnt", "7\n");
-    put("memory/docker/abc/memory.max_usage_in_bytes", "999\n");
-    put("memory/docker/abc/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
-    put("memory/docker/abc/memory.soft_limit_in_bytes", "9223372036854771712\n");
-    put("pids/docker/abc/cgroup.procs", "1\n20\n");
-    put("pids/docker/abc/tasks", "1\n20\n21\n22\n");
-    put("pids/docker/abc/pids.max", "max\n");
+    tree_make("metrics");
+    tree_put("cpu/docker/abc/cpu.cfs_period_us", "100000\n");
+    tree_put("cpu/docker/abc/cpu.cfs_quota_us", "50000\n");
+    tree_put("cpu/docker/abc/cpu.shares", "512\n");
+    tree_put("cpu/docker/abc/cpu.stat", "nr_periods 10\nnr_throttled 3\nthrottled_time 2500000000\n");
+    tree_put("cpuacct/docker/abc/cpuacct.usage_user", "3000000000\n");
+    tree_put("cpuacct/docker/abc/cpuacct.usage_sys", "1000000000\n");
+    tree_put("memory/docker/abc/memory.stat", "cache 1\ntotal_cache 4096\ntotal_mapped_file 1024\n");
+    tree_put("memory/docker/abc/memory.failcnt", "7\n");
+    tree_put("memory/docker/abc/memory.max_usage_in_bytes", "999\n");
+    tree_put("memory/docker/abc/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+    tree_put("memory/docker/abc/memory.soft_limit_in_bytes", "9223372036854771712\n");
+    tree_put("pids/docker/abc/cgroup.procs", "1\n20\n");
+    tree_put("pids/docker/abc/tasks", "1\n20\n21\n22\n");
+    tree_put("pids/docker/abc/pids.max", "max\n");
     const char *proc = "8:pids:/docker/abc\n4:memory:/docker/abc\n2:cpuacct:/docker/abc\n1:cpu:/docker/abc\n0::/\n";
     cs_cgroup_detail d;
-    ck_assert_int_eq(cs_cgroup_detail_from(root, proc, &d, NULL), 0);
+    ck_assert_int_eq(cs_cgroup_detail_from(tree_root, proc, &d, NULL), 0);
     ck_assert(d.has_cpu);
     ck_assert_uint_eq(d.cpu_user_ns, 3000000000ULL);
     ck_assert_uint_eq(d.cpu_system_ns, 1000000000ULL);
@@ -125,28 +99,28 @@ START_TEST(cgroup_detail_v1)
     ck_assert_uint_eq(d.processes, 2);
     ck_assert_uint_eq(d.threads, 4);
     ck_assert(!d.has_threads_max);
-    remove_root();
+    tree_remove();
 }
 END_TEST
 
 START_TEST(cgroup_detail_v2)
 {
-    make_root();
-    put("cgroup.controllers", "cpu memory pids\n");
-    put("system.slice/docker-abc.scope/cpu.stat",
+    tree_make("metrics");
+    tree_put("cgroup.controllers", "cpu memory pids\n");
+    tree_put("system.slice/docker-abc.scope/cpu.stat",
         "usage_usec 5000000\nuser_usec 4000000\nsystem_usec 1000000\nnr_periods 4\nnr_throttled 1\nthrottled_usec 300\n");
-    put("system.slice/docker-abc.scope/cpu.max", "max 100000\n");
-    put("system.slice/docker-abc.scope/cpu.weight", "100\n");
-    put("system.slice/docker-abc.scope/memory.stat", "anon 10\nfile 8192\nfile_mapped 4096\n");
-    put("system.slice/docker-abc.scope/memory.swap.current", "0\n");
-    put("system.slice/docker-abc.scope/memory.events", "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n");
-    put("system.slice/docker-abc.scope/memory.low", "0\n");
-    put("system.slice/docker-abc.scope/memory.swap.max", "max\n");
-    put("system.slice/docker-abc.scope/cgroup.procs", "7\n");
-    put("system.slice/docker-abc.scope/cgroup.threads", "7\n8\n");
-    put("system.slice/docker-abc.scope/pids.max", "1024\n");
+    tree_put("system.slice/docker-abc.scope/cpu.max", "max 100000\n");
+    tree_put("system.slice/docker-abc.scope/cpu.weight", "100\n");
+    tree_put("system.slice/docker-abc.scope/memory.stat", "anon 10\nfile 8192\nfile_mapped 4096\n");
+    tree_put("system.slice/docker-abc.scope/memory.swap.current", "0\n");
+    tree_put("system.slice/docker-abc.scope/memory.events", "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n");
+    tree_put("system.slice/docker-abc.scope/memory.low", "0\n");
+    tree_put("system.slice/docker-abc.scope/memory.swap.max", "max\n");
+    tree_put("system.slice/docker-abc.scope/cgroup.procs", "7\n");
+    tree_put("system.slice/docker-abc.scope/cgroup.threads", "7\n8\n");
+    tree_put("system.slice/docker-abc.scope/pids.max", "1024\n");
     cs_cgroup_detail d;
-    ck_assert_int_eq(cs_cgroup_detail_from(root, "0::/system.slice/docker-abc.scope\n", &d, NULL), 0);
+    ck_assert_int_eq(cs_cgroup_detail_from(tree_root, "0::/system.slice/docker-abc.scope\n", &d, NULL), 0);
     ck_assert(d.has_cpu);
     ck_assert_uint_eq(d.cpu_user_ns, 4000000000ULL);
     ck_assert_uint_eq(d.cpu_system_ns, 1000000000ULL);
@@ -166,7 +140,7 @@ START_TEST(cgroup_detail_v2)
     ck_assert_uint_eq(d.threads, 2);
     ck_assert(d.has_threads_max);
     ck_assert_uint_eq(d.threads_max, 1024);
-    remove_root();
+    tree_remove();
 }
 END_TEST
 
