@@ -64,6 +64,11 @@ static char *find_pause_binary(void)
     return NULL;
 }
 
+static size_t stream_sessions(void *streaming)
+{
+    return (size_t)strm_server_sessions(streaming);
+}
+
 static int wait_for_stop_signal(const sigset_t *set)
 {
     for (;;) {
@@ -142,6 +147,7 @@ int main(int argc, char **argv)
     if (cfg.metrics_addr) {
         metrics = cs_metrics_new();
         cs_metrics_set_inflight_source(metrics, (size_t (*)(void *))cs_server_inflight, server);
+        cs_metrics_set_sessions_source(metrics, stream_sessions, streaming);
         cs_server_set_observer(server, cs_metrics_observe, metrics);
         cs_metrics_set_engine_streams_source(metrics, docker_http_streams_open);
         docker_http_set_observer(cs_metrics_observe_engine, metrics);
@@ -160,13 +166,11 @@ int main(int argc, char **argv)
     int sig = wait_for_stop_signal(&stop);
     cs_info("stopping", "signal", strsignal(sig), NULL);
     cs_server_shutdown(server, cfg.shutdown_grace_ms);
-    strm_server_free(streaming);
-    streaming = NULL;
-    cs_info("stopped", NULL);
     status = 0;
 out:
-    /* metrics last: the backend's own threads (events, logs) observe engine
-     * calls until cri_runtime_free stops them */
+    /* No more scrapes (they read the servers), then the servers; the
+     * metrics themselves go last: the backend's own threads (events, logs)
+     * observe engine calls until cri_runtime_free stops them. */
     cs_metrics_stop(metrics);
     cs_server_free(server);
     strm_server_free(streaming);
@@ -176,5 +180,7 @@ out:
     free(config_json);
     free(found_pause);
     docker_http_global_cleanup();
+    if (status == 0)
+        cs_info("stopped", NULL);
     return status;
 }

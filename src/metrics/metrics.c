@@ -45,6 +45,8 @@ struct cs_metrics {
     method_stats *stats;
     size_t (*inflight)(void *);
     void *inflight_arg;
+    size_t (*sessions)(void *);
+    void *sessions_arg;
     uint64_t (*engine_streams)(void);
     pthread_mutex_t engine_mu;
     engine_stats engine[ENGINE_OPS];
@@ -76,6 +78,12 @@ void cs_metrics_free(cs_metrics *m)
     free(m->stats);
     pthread_mutex_destroy(&m->engine_mu);
     free(m);
+}
+
+void cs_metrics_set_sessions_source(cs_metrics *m, size_t (*fn)(void *), void *arg)
+{
+    m->sessions = fn;
+    m->sessions_arg = arg;
 }
 
 void cs_metrics_set_inflight_source(cs_metrics *m, size_t (*fn)(void *), void *arg)
@@ -253,6 +261,10 @@ char *cs_metrics_render(cs_metrics *m)
         put(&t, "# HELP crishim_rpc_inflight Calls being handled now, streams included.\n"
                 "# TYPE crishim_rpc_inflight gauge\ncrishim_rpc_inflight %zu\n",
             m->inflight(m->inflight_arg));
+    if (m->sessions)
+        put(&t, "# HELP crishim_stream_sessions Exec, attach and port-forward sessions on the streaming server.\n"
+                "# TYPE crishim_stream_sessions gauge\ncrishim_stream_sessions %zu\n",
+            m->sessions(m->sessions_arg));
     put(&t, "# HELP crishim_process_resident_memory_bytes Resident memory of crishim.\n"
             "# TYPE crishim_process_resident_memory_bytes gauge\ncrishim_process_resident_memory_bytes %llu\n",
         (unsigned long long)process_rss());

@@ -20,6 +20,9 @@ void cs_metrics_observe(void *m, const char *method, cs_code code, int64_t durat
 /* Where the current number of calls in flight comes from. */
 void cs_metrics_set_inflight_source(cs_metrics *m, size_t (*fn)(void *), void *arg);
 
+/* Where the number of streaming server sessions (exec, attach,
+ * port-forward) comes from. */
+void cs_metrics_set_sessions_source(cs_metrics *m, size_t (*fn)(void *), void *arg);
 /* The engine-call observer (see docker_http_set_observer): a latency
  * histogram per operation and result. */
 void cs_metrics_observe_engine(void *m, const char *op, const char *result, int64_t duration_ns);

@@ -479,6 +479,7 @@ START_TEST(prometheus_metrics)
         ck_assert_msg(hex < 64, "an id in the metrics: %.80s", q);
     }
     ck_assert_ptr_nonnull(strstr(text, "crishim_rpc_inflight "));
+    ck_assert_ptr_nonnull(strstr(text, "crishim_stream_sessions 0"));
     free(text);
 }
 END_TEST
