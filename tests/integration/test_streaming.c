@@ -771,6 +771,75 @@ START_TEST(tokens_paths_and_methods)
 }
 END_TEST
 
+/* Garbage at every stage: before HTTP, inside the request head, and after
+ * the upgrade on both wires. The daemon answers or hangs up, stays up, and
+ * is left with no session. */
+START_TEST(hostile_streams)
+{
+    target t;
+    target_up(&t, "sleep 600");
+    char *url = exec_url(t.id, "true", false, true, false, false);
+    const char *path;
+    char host[64];
+    srand(7);
+    for (int i = 0; i < 20; i++) {
+        int fd = dial(url, &path, host);
+        unsigned char junk[512];
+        for (size_t k = 0; k < sizeof junk; k++)
+            junk[k] = (unsigned char)rand();
+        if (i % 2)
+            memcpy(junk, "GET /exec/", 10); /* a request line that goes bad */
+        send(fd, junk, sizeof junk, MSG_NOSIGNAL);
+        shutdown(fd, SHUT_WR);
+        char buf[512];
+        while (recv(fd, buf, sizeof buf, 0) > 0) {
+        }
+        close(fd);
+    }
+    free(url);
+    for (int wire = 0; wire < 2; wire++) {
+        for (int i = 0; i < 5; i++) {
+            url = exec_url(t.id, "sleep 30", true, true, false, false);
+            http_reply r;
+            int fd = http_request(url, "GET",
+                                  wire == 0 ? "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                                              "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+                                            : "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                              "Sec-WebSocket-Protocol: v4.channel.k8s.io\r\n",
+                                  &r);
+            ck_assert_int_eq(r.status, 101);
+            free(r.extra);
+            unsigned char junk[4096];
+            for (size_t k = 0; k < sizeof junk; k++)
+                junk[k] = (unsigned char)rand();
+            if (i == 0 && wire == 0) /* a SYN_STREAM claiming a huge header block */
+                memcpy(junk, "\x80\x03\x00\x01\x01\xff\xff\xff", 8);
+            send(fd, junk, sizeof junk, MSG_NOSIGNAL);
+            char buf[512];
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            while (poll(&p, 1, 5000) > 0 && recv(fd, buf, sizeof buf, 0) > 0) {
+            }
+            close(fd);
+            free(url);
+        }
+    }
+    ck_assert_int_eq(wait_streams_info("sessions", 0), 0);
+    /* and it still serves */
+    url = exec_url(t.id, "echo alive", false, true, false, false);
+    spdy_conn *c = spdy_dial(url, "v4.channel.k8s.io");
+    spdy_stream *err_s = open_stream(c, "error", NULL, NULL);
+    spdy_stream *out = open_stream(c, "stdout", NULL, NULL);
+    char *o = read_all(out, NULL), *status = read_all(err_s, NULL);
+    ck_assert_str_eq(o, "alive\n");
+    free(o);
+    free(status);
+    spdy_conn_free(c);
+    free(url);
+    target_down(&t);
+}
+END_TEST
+
 /* ---- GetContainerEvents: many subscribers, each freed when it leaves ---- */
 
 typedef struct subscriber {
@@ -865,6 +934,7 @@ int main(void)
     tcase_add_test(tc, bad_requests);
     tcase_add_test(tc, tokens_paths_and_methods);
     tcase_add_test(tc, container_events_many_subscribers);
+    tcase_add_test(tc, hostile_streams);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, true);
 }
