@@ -698,83 +698,6 @@ START_TEST(writable_layer_and_cri_metrics)
 }
 END_TEST
 
-typedef struct event_reader {
-    pthread_t t;
-    tc_stream *stream;
-    const char *container; /* set by the test once known */
-    char ids[64][72];
-    int types[64];
-    bool sandbox_status[64];
-    int n;
-} event_reader;
-
-/* Records every event (the first may come before the test knows the id) and
- * stops at the DELETED event of the test's container. */
-static void *read_events(void *arg)
-{
-    event_reader *r = arg;
-    Runtime__V1__ContainerEventResponse *e;
-    while ((e = (Runtime__V1__ContainerEventResponse *)tc_stream_recv(
-                r->stream, &runtime__v1__container_event_response__descriptor)) != NULL) {
-        if (r->n < 64) {
-            snprintf(r->ids[r->n], sizeof r->ids[0], "%s", e->container_id);
-            r->types[r->n] = e->container_event_type;
-            r->sandbox_status[r->n] = e->pod_sandbox_status != NULL;
-            r->n++;
-        }
-        const char *want = __atomic_load_n(&r->container, __ATOMIC_ACQUIRE);
-        bool done = want && !strcmp(e->container_id, want) &&
-                    e->container_event_type == RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT;
-        protobuf_c_message_free_unpacked(&e->base, NULL);
-        if (done)
-            break;
-    }
-    return NULL;
-}
-
-/* GetContainerEvents sees a container's whole life, in order. */
-START_TEST(container_events_in_order)
-{
-    tp_pod p;
-    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
-    tp_pod_run(&p);
-    event_reader r = {0};
-    r.stream = tc_stream_open(client, RT("GetContainerEvents"), 60000);
-    Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
-    ck_assert(tc_stream_send(r.stream, &req.base));
-    ck_assert(tc_stream_close_send(r.stream));
-    usleep(300000); /* subscribed before the first event */
-    pthread_create(&r.t, NULL, read_events, &r);
-    char *c = tp_container(&p, "evented", "exec sleep 300", 0, false);
-    __atomic_store_n(&r.container, c, __ATOMIC_RELEASE);
-    Runtime__V1__StartContainerRequest st = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-    st.container_id = c;
-    tp_call_drop(RT("StartContainer"), &st.base, &runtime__v1__start_container_response__descriptor, GRPC_STATUS_OK, NULL);
-    Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
-    stop.container_id = c;
-    stop.timeout = 1;
-    tp_call_drop(RT("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, GRPC_STATUS_OK, NULL);
-    Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-    rm.container_id = c;
-    tp_call_drop(RT("RemoveContainer"), &rm.base, &runtime__v1__remove_container_response__descriptor, GRPC_STATUS_OK, NULL);
-    pthread_join(r.t, NULL);
-    tc_stream_cancel(r.stream);
-    tc_result res;
-    tc_stream_finish(r.stream, &res);
-    int seen = 0;
-    for (int i = 0; i < r.n; i++) {
-        if (strcmp(r.ids[i], c) != 0)
-            continue;
-        ck_assert_msg(r.types[i] == seen, "event %d of the container is type %d", seen, r.types[i]);
-        ck_assert(r.sandbox_status[i]); /* with the pod's status */
-        seen++;
-    }
-    ck_assert_int_eq(seen, 4); /* CREATED, STARTED, STOPPED, DELETED */
-    free(c);
-    tp_pod_remove(&p);
-}
-END_TEST
-
 /* Reads a bidi exec/attach stream to its exit status. */
 typedef struct stream_result {
     char out[4096], err[4096];
@@ -980,7 +903,6 @@ int main(void)
     tcase_add_test(tc, privileged_and_capabilities);
     tcase_add_test(tc, container_stats_from_cgroups);
     tcase_add_test(tc, writable_layer_and_cri_metrics);
-    tcase_add_test(tc, container_events_in_order);
     tcase_add_test(tc, native_bidi_exec);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
