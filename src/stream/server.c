@@ -290,9 +290,11 @@ static enum MHD_Result upgrade_spdy(struct MHD_Connection *conn, session *s)
     const char *client = all_values(conn, &h, "X-Stream-Protocol-Version");
     const char *proto = negotiate(client, offered);
     if (!proto) {
-        char msg[1400];
+        char accepts[256] = "", msg[1400];
+        for (size_t i = 0, n = 0; offered[i] && n < sizeof accepts; i++)
+            n += (size_t)snprintf(accepts + n, sizeof accepts - n, "%s%s", i ? ", " : "", offered[i]);
         snprintf(msg, sizeof msg, "unable to upgrade: unable to negotiate protocol: client supports [%s], server "
-                 "accepts %s%s%s\n", client ? client : "", offered[0], offered[1] ? ", ..." : "", "");
+                 "accepts [%s]\n", client ? client : "", accepts);
         struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
         for (size_t i = 0; offered[i]; i++)
             MHD_add_response_header(r, "X-Accepted-Stream-Protocol-Versions", offered[i]);

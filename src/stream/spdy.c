@@ -35,8 +35,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "stream/spdy_block.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -114,76 +114,6 @@ struct spdy_conn {
     uint32_t next_ping;
 };
 
-/* ---- the SPDY/3 header compression dictionary (draft 3.1, section 2.6.10.1) ----
- * Sixty-five words, each preceded by its length as a 32-bit big-endian number,
- * then one run of status lines, dates and media types: 1423 bytes whose
- * adler32 (0xe3c6a7c2) both sides put in the zlib header. */
-
-static const char *const dict_words[] = {
-    "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset",
-    "accept-encoding", "accept-language", "accept-ranges", "age", "allow", "authorization",
-    "cache-control", "connection", "content-base", "content-encoding", "content-language",
-    "content-length", "content-location", "content-md5", "content-range", "content-type", "date",
-    "etag", "expect", "expires", "from", "host", "if-match", "if-modified-since", "if-none-match",
-    "if-range", "if-unmodified-since", "last-modified", "location", "max-forwards", "pragma",
-    "proxy-authenticate", "proxy-authorization", "range", "referer", "retry-after", "server", "te",
-    "trailer", "transfer-encoding", "upgrade", "user-agent", "vary", "via", "warning",
-    "www-authenticate", "method", "get", "status", "200 OK", "version", "HTTP/1.1", "url", "public",
-    "set-cookie", "keep-alive", "origin",
-};
-
-static const char dict_tail[] =
-    "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505"
-    "203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 "
-    "Unauthorized403 Forbidden404 Not Found500 Internal Server Error501 Not Implemented503 "
-    "Service UnavailableJan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec 00:00:00 Mon, Tue, "
-    "Wed, Thu, Fri, Sat, Sun, GMTchunked,text/html,image/png,image/jpg,image/gif,"
-    "application/xml,application/xhtml+xml,text/plain,text/javascript,publicprivatemax-age="
-    "gzip,deflate,sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.";
-
-#define DICT_SIZE 1423
-static unsigned char dict[DICT_SIZE];
-static pthread_once_t dict_once = PTHREAD_ONCE_INIT;
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static void put24(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 16);
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)v;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint32_t get24(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static void dict_build(void)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < sizeof dict_words / sizeof dict_words[0]; i++) {
-        size_t n = strlen(dict_words[i]);
-        put32(dict + o, (uint32_t)n);
-        memcpy(dict + o + 4, dict_words[i], n);
-        o += 4 + n;
-    }
-    if (o + sizeof dict_tail - 1 != DICT_SIZE)
-        cs_die("spdy: header dictionary has the wrong size");
-    memcpy(dict + o, dict_tail, sizeof dict_tail - 1);
-}
-
 /* ---- small helpers ---- */
 
 static void deadline_after(struct timespec *ts, int timeout_ms)
@@ -223,7 +153,7 @@ static void ctl_header(unsigned char *p, uint16_t type, uint8_t flags, uint32_t 
     p[2] = (unsigned char)(type >> 8);
     p[3] = (unsigned char)type;
     p[4] = flags;
-    put24(p + 5, len);
+    spdy_put24(p + 5, len);
 }
 
 /* ---- streams (all under c->lock) ---- */
@@ -382,65 +312,6 @@ static int send_frame_locked(spdy_conn *c, const unsigned char *p, size_t n, cs_
     return send_all(c, p, n, err);
 }
 
-/* Compresses a name/value block into *out at offset `at` (room left in front
- * for the frame header). wlock held: the deflate stream spans the connection. */
-static int deflate_block(spdy_conn *c, const unsigned char *in, size_t n, size_t at, unsigned char **out,
-                         size_t *outlen, cs_error *err)
-{
-    size_t cap = at + n + 64;
-    unsigned char *buf = cs_xmalloc(cap);
-    size_t len = at;
-    c->outz.next_in = (Bytef *)in;
-    c->outz.avail_in = (uInt)n;
-    for (;;) {
-        if (len == cap) {
-            cap *= 2;
-            buf = cs_xrealloc(buf, cap);
-        }
-        c->outz.next_out = buf + len;
-        c->outz.avail_out = (uInt)(cap - len);
-        int rc = deflate(&c->outz, Z_SYNC_FLUSH);
-        len = cap - c->outz.avail_out;
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            free(buf);
-            return cs_error_set(err, CS_ERR_INTERNAL, "spdy: deflate failed (%d)", rc);
-        }
-        if (c->outz.avail_out > 0 && c->outz.avail_in == 0)
-            break;
-    }
-    *out = buf;
-    *outlen = len;
-    return 0;
-}
-
-/* The uncompressed name/value block of a NULL-terminated n, v, ... array. */
-static int build_block(const char *const *h, unsigned char **out, size_t *outlen, cs_error *err)
-{
-    size_t count = 0, size = 4;
-    for (; h && h[2 * count]; count++) {
-        if (!h[2 * count + 1])
-            return cs_error_set(err, CS_ERR_INVALID, "spdy: header %s has no value", h[2 * count]);
-        if (!*h[2 * count])
-            return cs_error_set(err, CS_ERR_INVALID, "spdy: empty header name");
-        size += 8 + strlen(h[2 * count]) + strlen(h[2 * count + 1]);
-        if (size > SPDY_MAX_HEADER_BLOCK)
-            return cs_error_set(err, CS_ERR_INVALID, "spdy: headers larger than %u bytes",
-                                SPDY_MAX_HEADER_BLOCK);
-    }
-    unsigned char *b = cs_xmalloc(size), *p = b;
-    put32(p, (uint32_t)count);
-    p += 4;
-    for (size_t i = 0; i < 2 * count; i++) {
-        size_t l = strlen(h[i]);
-        put32(p, (uint32_t)l);
-        memcpy(p + 4, h[i], l);
-        p += 4 + l;
-    }
-    *out = b;
-    *outlen = size;
-    return 0;
-}
-
 /* SYN_STREAM or SYN_REPLY: fixed fields `fixed` (id first) then the block. */
 static int send_headers_locked(spdy_conn *c, uint16_t type, uint8_t flags, const unsigned char *fixed,
                                size_t nfixed, const char *const *h, cs_error *err)
@@ -448,9 +319,9 @@ static int send_headers_locked(spdy_conn *c, uint16_t type, uint8_t flags, const
     unsigned char *block = NULL, *frame = NULL;
     size_t nblock, nframe;
     int rc = -1;
-    if (build_block(h, &block, &nblock, err) < 0)
+    if (spdy_block_build(h, &block, &nblock, err) < 0)
         goto out;
-    if (deflate_block(c, block, nblock, 8 + nfixed, &frame, &nframe, err) < 0)
+    if (spdy_block_deflate(&c->outz, block, nblock, 8 + nfixed, &frame, &nframe, err) < 0)
         goto out;
     ctl_header(frame, type, flags, (uint32_t)(nframe - 8));
     memcpy(frame + 8, fixed, nfixed);
@@ -523,114 +394,9 @@ static int queue_rst(spdy_conn *c, uint32_t id, uint32_t status)
 {
     unsigned char f[16];
     ctl_header(f, TYPE_RST_STREAM, 0, 8);
-    put32(f + 8, id);
-    put32(f + 12, status);
+    spdy_put32(f + 8, id);
+    spdy_put32(f + 12, status);
     return queue_frame(c, f, sizeof f);
-}
-
-/* Decompresses one header block with the connection's inflate stream. */
-static int inflate_block(spdy_conn *c, const unsigned char *in, size_t n, unsigned char **out, size_t *outlen)
-{
-    size_t cap = 1024, len = 0;
-    unsigned char *buf = cs_xmalloc(cap);
-    c->inz.next_in = (Bytef *)in;
-    c->inz.avail_in = (uInt)n;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= SPDY_MAX_HEADER_BLOCK) {
-                c->why = "header block too large";
-                goto fail;
-            }
-            cap = cap * 2 > SPDY_MAX_HEADER_BLOCK ? SPDY_MAX_HEADER_BLOCK : cap * 2;
-            buf = cs_xrealloc(buf, cap);
-        }
-        c->inz.next_out = buf + len;
-        c->inz.avail_out = (uInt)(cap - len);
-        int rc = inflate(&c->inz, Z_SYNC_FLUSH);
-        len = cap - c->inz.avail_out;
-        if (rc == Z_NEED_DICT) {
-            if (inflateSetDictionary(&c->inz, dict, DICT_SIZE) != Z_OK) {
-                c->why = "header block needs an unknown dictionary";
-                goto fail;
-            }
-            continue;
-        }
-        if (rc == Z_BUF_ERROR && c->inz.avail_in == 0 && c->inz.avail_out > 0)
-            break; /* everything consumed, nothing more to give */
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            c->why = "corrupt header block";
-            goto fail;
-        }
-        if (c->inz.avail_in == 0 && c->inz.avail_out > 0)
-            break;
-        if (rc == Z_BUF_ERROR && c->inz.avail_out > 0) {
-            c->why = "corrupt header block";
-            goto fail;
-        }
-    }
-    *out = buf;
-    *outlen = len;
-    return 0;
-fail:
-    free(buf);
-    return -1;
-}
-
-/* Parses a decompressed name/value block into a NULL-terminated n, v, ...
- * array in one allocation. */
-static int parse_block(spdy_conn *c, const unsigned char *p, size_t n, char ***out)
-{
-    if (n < 4)
-        goto bad;
-    uint32_t count = get32(p);
-    if (count > (n - 4) / 8)
-        goto bad;
-    /* pass 1: validate */
-    size_t o = 4;
-    for (uint32_t i = 0; i < 2 * count; i++) {
-        if (n - o < 4)
-            goto bad;
-        uint32_t l = get32(p + o);
-        o += 4;
-        if (l > n - o || (l == 0 && i % 2 == 0))
-            goto bad;
-        o += l;
-    }
-    /* pass 2: pointers, then the strings, each NUL-terminated */
-    size_t nptr = 2 * (size_t)count + 1;
-    char **h = cs_xmalloc(nptr * sizeof *h + n + 2 * (size_t)count);
-    char *s = (char *)(h + nptr);
-    o = 4;
-    for (uint32_t i = 0; i < 2 * count; i++) {
-        uint32_t l = get32(p + o);
-        memcpy(s, p + o + 4, l);
-        s[l] = '\0';
-        h[i] = s;
-        s += l + 1;
-        o += 4 + l;
-    }
-    h[2 * count] = NULL;
-    *out = h;
-    return 0;
-bad:
-    c->why = "malformed header block";
-    return -1;
-}
-
-static int read_headers(spdy_conn *c, const unsigned char *block, size_t n, char ***out)
-{
-    *out = NULL;
-    if (n == 0) { /* no block at all: no headers, and the zlib stream untouched */
-        *out = cs_xcalloc(1, sizeof **out);
-        return 0;
-    }
-    unsigned char *raw;
-    size_t nraw;
-    if (inflate_block(c, block, n, &raw, &nraw) < 0)
-        return -1;
-    int rc = parse_block(c, raw, nraw, out);
-    free(raw);
-    return rc;
 }
 
 static int on_syn_stream(spdy_conn *c, uint8_t flags, const unsigned char *p, size_t n)
@@ -639,10 +405,10 @@ static int on_syn_stream(spdy_conn *c, uint8_t flags, const unsigned char *p, si
         c->why = "short SYN_STREAM";
         return -1;
     }
-    uint32_t id = get32(p) & MAX_STREAM_ID;
+    uint32_t id = spdy_get32(p) & MAX_STREAM_ID;
     char **h;
     /* decompress even a frame we refuse: the zlib stream spans all frames */
-    if (read_headers(c, p + 10, n - 10, &h) < 0)
+    if (spdy_block_read(&c->inz, p + 10, n - 10, &h, &c->why) < 0)
         return -1;
     uint32_t parity = c->server ? 1 : 0;
     pthread_mutex_lock(&c->lock);
@@ -674,10 +440,10 @@ static int on_syn_reply(spdy_conn *c, uint8_t flags, const unsigned char *p, siz
         return -1;
     }
     char **h;
-    if (read_headers(c, p + 4, n - 4, &h) < 0)
+    if (spdy_block_read(&c->inz, p + 4, n - 4, &h, &c->why) < 0)
         return -1;
     pthread_mutex_lock(&c->lock);
-    spdy_stream *s = stream_find(c, get32(p) & MAX_STREAM_ID);
+    spdy_stream *s = stream_find(c, spdy_get32(p) & MAX_STREAM_ID);
     if (s && !s->peer_opened && !s->replied) {
         s->hdrs = h;
         h = NULL;
@@ -698,11 +464,11 @@ static int on_headers(spdy_conn *c, uint8_t flags, const unsigned char *p, size_
         return -1;
     }
     char **h;
-    if (read_headers(c, p + 4, n - 4, &h) < 0)
+    if (spdy_block_read(&c->inz, p + 4, n - 4, &h, &c->why) < 0)
         return -1;
     free(h); /* nothing in the Kubernetes protocols sends these; only FIN matters */
     pthread_mutex_lock(&c->lock);
-    spdy_stream *s = stream_find(c, get32(p) & MAX_STREAM_ID);
+    spdy_stream *s = stream_find(c, spdy_get32(p) & MAX_STREAM_ID);
     if (s && (flags & FLAG_FIN)) {
         s->remote_fin = true;
         pthread_cond_broadcast(&s->cond);
@@ -718,7 +484,7 @@ static int on_rst_stream(spdy_conn *c, const unsigned char *p, size_t n)
         return -1;
     }
     pthread_mutex_lock(&c->lock);
-    spdy_stream *s = stream_find(c, get32(p) & MAX_STREAM_ID);
+    spdy_stream *s = stream_find(c, spdy_get32(p) & MAX_STREAM_ID);
     if (s) {
         /* data already buffered stays readable: it was sent before the reset */
         s->reset = true;
@@ -736,12 +502,12 @@ static int on_ping(spdy_conn *c, const unsigned char *p, size_t n)
         c->why = "short PING";
         return -1;
     }
-    uint32_t id = get32(p);
+    uint32_t id = spdy_get32(p);
     uint32_t ours = c->server ? 0 : 1;
     if ((id & 1) != ours) {
         unsigned char f[12];
         ctl_header(f, TYPE_PING, 0, 4);
-        put32(f + 8, id);
+        spdy_put32(f + 8, id);
         return queue_frame(c, f, sizeof f);
     }
     pthread_mutex_lock(&c->lock);
@@ -758,7 +524,7 @@ static int on_goaway(spdy_conn *c, const unsigned char *p, size_t n)
         c->why = "short GOAWAY";
         return -1;
     }
-    uint32_t last = get32(p) & MAX_STREAM_ID;
+    uint32_t last = spdy_get32(p) & MAX_STREAM_ID;
     pthread_mutex_lock(&c->lock);
     c->goaway_in = true;
     /* streams we opened past `last` were never seen by the peer */
@@ -890,9 +656,9 @@ static int read_frame(spdy_conn *c)
     if (rd_exact(c, h, sizeof h) < 0)
         return -1;
     uint8_t flags = h[4];
-    uint32_t len = get24(h + 5);
+    uint32_t len = spdy_get24(h + 5);
     if (!(h[0] & 0x80))
-        return on_data(c, get32(h) & MAX_STREAM_ID, flags, len);
+        return on_data(c, spdy_get32(h) & MAX_STREAM_ID, flags, len);
 
     uint16_t version = (uint16_t)((h[0] & 0x7f) << 8 | h[1]);
     uint16_t type = (uint16_t)(h[2] << 8 | h[3]);
@@ -936,7 +702,6 @@ static void *reader_main(void *arg)
 
 spdy_conn *spdy_conn_new(int fd, bool server, const void *prefix, size_t prefix_len, cs_error *err)
 {
-    pthread_once(&dict_once, dict_build);
     spdy_conn *c = cs_xcalloc(1, sizeof *c);
     c->fd = fd;
     c->server = server;
@@ -953,18 +718,8 @@ spdy_conn *spdy_conn_new(int fd, bool server, const void *prefix, size_t prefix_
         memcpy(c->in, prefix, prefix_len);
     c->in_len = prefix_len;
 
-    if (inflateInit(&c->inz) != Z_OK) {
-        cs_error_set(err, CS_ERR_INTERNAL, "spdy: inflateInit failed");
-        goto fail_in;
-    }
-    if (deflateInit(&c->outz, Z_DEFAULT_COMPRESSION) != Z_OK) {
-        cs_error_set(err, CS_ERR_INTERNAL, "spdy: deflateInit failed");
-        goto fail_out;
-    }
-    if (deflateSetDictionary(&c->outz, dict, DICT_SIZE) != Z_OK) {
-        cs_error_set(err, CS_ERR_INTERNAL, "spdy: deflateSetDictionary failed");
-        goto fail;
-    }
+    if (spdy_block_zinit(&c->inz, &c->outz, err) != 0)
+        goto fail_z;
     int rc = pthread_create(&c->reader, NULL, reader_main, c);
     if (rc != 0) {
         cs_error_errno(err, CS_ERR_RESOURCE, rc, "spdy: start reader thread");
@@ -973,10 +728,8 @@ spdy_conn *spdy_conn_new(int fd, bool server, const void *prefix, size_t prefix_
     c->reader_started = true;
     return c;
 fail:
-    deflateEnd(&c->outz);
-fail_out:
-    inflateEnd(&c->inz);
-fail_in:
+    spdy_block_zend(&c->inz, &c->outz);
+fail_z:
     c->dead = true;
     spdy_conn_free(c);
     return NULL;
@@ -1018,7 +771,7 @@ int spdy_conn_ping(spdy_conn *c, int timeout_ms, cs_error *err)
     uint32_t id = c->next_ping;
     c->next_ping += 2;
     ctl_header(f, TYPE_PING, 0, 4);
-    put32(f + 8, id);
+    spdy_put32(f + 8, id);
     int rc = send_frame_locked(c, f, sizeof f, err);
     wunlock(c);
     if (rc < 0)
@@ -1067,8 +820,8 @@ void spdy_conn_shutdown(spdy_conn *c)
     if (!dead && pthread_mutex_trylock(&c->wlock) == 0) {
         unsigned char f[16];
         ctl_header(f, TYPE_GOAWAY, 0, 8);
-        put32(f + 8, last);
-        put32(f + 12, 0);
+        spdy_put32(f + 8, last);
+        spdy_put32(f + 12, 0);
         ssize_t w;
         do
             w = send(c->fd, f, sizeof f, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -1085,8 +838,7 @@ void spdy_conn_free(spdy_conn *c)
     if (c->reader_started) {
         spdy_conn_shutdown(c);
         pthread_join(c->reader, NULL);
-        inflateEnd(&c->inz);
-        deflateEnd(&c->outz);
+        spdy_block_zend(&c->inz, &c->outz);
     }
     if (c->fd >= 0)
         close(c->fd);
@@ -1138,7 +890,7 @@ int spdy_stream_reply(spdy_stream *s, cs_error *err)
         return -1;
 
     unsigned char fixed[4];
-    put32(fixed, s->id);
+    spdy_put32(fixed, s->id);
     const char *none[] = {NULL};
     wlock(c);
     rc = send_headers_locked(c, TYPE_SYN_REPLY, 0, fixed, sizeof fixed, none, err);
@@ -1170,7 +922,7 @@ spdy_stream *spdy_stream_open(spdy_conn *c, const char *const *headers, bool fin
     pthread_mutex_unlock(&c->lock);
     if (s) {
         unsigned char fixed[10] = {0};
-        put32(fixed, s->id);
+        spdy_put32(fixed, s->id);
         /* associated-to 0, priority 0, slot 0: what spdystream sends */
         if (send_headers_locked(c, TYPE_SYN_STREAM, fin ? FLAG_FIN : 0, fixed, sizeof fixed, headers, err) < 0)
             s = NULL; /* the stream stays in the table until the conn is freed */
@@ -1257,9 +1009,9 @@ static int send_data_locked(spdy_stream *s, const unsigned char *p, size_t n, ui
     if (rc < 0)
         return -1;
     unsigned char *f = cs_xmalloc(8 + n);
-    put32(f, s->id);
+    spdy_put32(f, s->id);
     f[4] = flags;
-    put24(f + 5, (uint32_t)n);
+    spdy_put24(f + 5, (uint32_t)n);
     if (n > 0)
         memcpy(f + 8, p, n);
     rc = send_frame_locked(c, f, 8 + n, err);
@@ -1305,8 +1057,8 @@ int spdy_stream_reset(spdy_stream *s, uint32_t status, cs_error *err)
         return 0;
     unsigned char f[16];
     ctl_header(f, TYPE_RST_STREAM, 0, 8);
-    put32(f + 8, s->id);
-    put32(f + 12, status);
+    spdy_put32(f + 8, s->id);
+    spdy_put32(f + 12, status);
     wlock(c);
     int rc = send_frame_locked(c, f, sizeof f, err);
     wunlock(c);
