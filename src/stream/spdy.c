@@ -37,82 +37,9 @@
 #include <unistd.h>
 
 #include "stream/spdy_block.h"
+#include "stream/spdy_internal.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-enum {
-    SPDY_VERSION = 3,
-    TYPE_SYN_STREAM = 1,
-    TYPE_SYN_REPLY = 2,
-    TYPE_RST_STREAM = 3,
-    TYPE_SETTINGS = 4,
-    TYPE_PING = 6,
-    TYPE_GOAWAY = 7,
-    TYPE_HEADERS = 8,
-    TYPE_WINDOW_UPDATE = 9,
-    FLAG_FIN = 0x01,
-    FLAG_UNIDIRECTIONAL = 0x02,
-};
-
-#define IN_BUF_SIZE (64u << 10)
-/* A peer that sends PINGs but never reads our echoes can't grow this. */
-#define PENDING_MAX (64u << 10)
-#define MAX_STREAM_ID 0x7fffffffu
-
-struct spdy_stream {
-    spdy_conn *conn;
-    uint32_t id;
-    bool peer_opened;
-    /* NULL-terminated n0, v0, n1, v1, ...: one allocation; set once */
-    char **hdrs;
-    bool replied;    /* peer-opened: we sent SYN_REPLY; ours: it arrived */
-    bool remote_fin; /* no more DATA will come */
-    bool local_fin;  /* we may not send DATA */
-    bool reset;
-    bool released;
-    int refs; /* the conn's table, plus the reader while it waits on cond */
-    unsigned char *buf;
-    size_t off, len, cap;
-    pthread_cond_t cond; /* data, space, reply, reset, death: all broadcast */
-};
-
-struct spdy_conn {
-    int fd;
-    bool server;
-    pthread_t reader;
-    bool reader_started;
-
-    pthread_mutex_t lock; /* guards everything below down to the reader part */
-    pthread_cond_t cond;  /* accept queue, ping echoes, death */
-    bool dead;            /* bad input or a failed write: nothing more either way */
-    bool eof;             /* the peer closed its side: nothing more to read */
-    bool shut;            /* spdy_conn_shutdown was called */
-    bool goaway_in;       /* the peer will open no more streams */
-    spdy_stream **streams;
-    size_t nstreams;
-    spdy_stream **acceptq;
-    size_t naccept;
-    uint32_t last_peer_id;
-    uint32_t last_local_id;
-    uint32_t ping_seen; /* highest echo of our own PING ids */
-    unsigned char *pending;
-    size_t pending_len;
-
-    /* reader thread only */
-    unsigned char *in;
-    size_t in_off, in_len, in_cap;
-    unsigned char *ctl;
-    size_t ctl_cap;
-    z_stream inz;
-    const char *why; /* why the reader stopped, for the log */
-    bool why_error;  /* recv failed (as opposed to EOF) */
-    bool clean_eof;  /* EOF between frames */
-
-    pthread_mutex_t wlock; /* frame writes, outz, next_id, next_ping */
-    z_stream outz;
-    uint32_t next_id;
-    uint32_t next_ping;
-};
 
 /* ---- small helpers ---- */
 
@@ -146,7 +73,7 @@ static void cond_init_mono(pthread_cond_t *cv)
     pthread_condattr_destroy(&a);
 }
 
-static void ctl_header(unsigned char *p, uint16_t type, uint8_t flags, uint32_t len)
+void spdy_i_ctl_header(unsigned char *p, uint16_t type, uint8_t flags, uint32_t len)
 {
     p[0] = 0x80;
     p[1] = SPDY_VERSION;
@@ -158,7 +85,7 @@ static void ctl_header(unsigned char *p, uint16_t type, uint8_t flags, uint32_t 
 
 /* ---- streams (all under c->lock) ---- */
 
-static spdy_stream *stream_new(spdy_conn *c, uint32_t id, bool peer_opened)
+spdy_stream *spdy_i_stream_new(spdy_conn *c, uint32_t id, bool peer_opened)
 {
     spdy_stream *s = cs_xcalloc(1, sizeof *s);
     s->conn = c;
@@ -180,13 +107,13 @@ static void stream_destroy(spdy_stream *s)
     free(s);
 }
 
-static void stream_unref(spdy_stream *s)
+void spdy_i_stream_unref(spdy_stream *s)
 {
     if (--s->refs == 0)
         stream_destroy(s);
 }
 
-static spdy_stream *stream_find(spdy_conn *c, uint32_t id)
+spdy_stream *spdy_i_stream_find(spdy_conn *c, uint32_t id)
 {
     for (size_t i = 0; i < c->nstreams; i++)
         if (c->streams[i]->id == id)
@@ -194,7 +121,7 @@ static spdy_stream *stream_find(spdy_conn *c, uint32_t id)
     return NULL;
 }
 
-static void wake_all(spdy_conn *c)
+void spdy_i_wake_all(spdy_conn *c)
 {
     pthread_cond_broadcast(&c->cond);
     for (size_t i = 0; i < c->nstreams; i++)
@@ -207,7 +134,7 @@ static bool conn_input_over(const spdy_conn *c)
     return c->dead || c->eof || c->shut;
 }
 
-static bool stream_wants_data(const spdy_stream *s)
+bool spdy_i_stream_wants_data(const spdy_stream *s)
 {
     return !s->released && !s->reset && !s->remote_fin && !s->conn->shut;
 }
@@ -231,12 +158,12 @@ static int stream_check_send(spdy_stream *s, bool data, cs_error *err)
 
 /* The connection can't be used any more: wake everyone and make the reader's
  * recv() return. */
-static void conn_kill(spdy_conn *c, const char *why)
+void spdy_i_conn_kill(spdy_conn *c, const char *why)
 {
     pthread_mutex_lock(&c->lock);
     bool was = c->dead;
     c->dead = true;
-    wake_all(c);
+    spdy_i_wake_all(c);
     pthread_mutex_unlock(&c->lock);
     if (!was)
         cs_debug("spdy: connection failed", "reason", why, NULL);
@@ -251,7 +178,7 @@ static int send_all(spdy_conn *c, const unsigned char *p, size_t n, cs_error *er
             continue;
         if (w <= 0) {
             int e = w < 0 ? errno : EPIPE;
-            conn_kill(c, "write failed");
+            spdy_i_conn_kill(c, "write failed");
             return cs_error_errno(err, CS_ERR_UNAVAILABLE, e, "spdy: write");
         }
         p += w;
@@ -276,7 +203,7 @@ static void pending_flush_locked(spdy_conn *c)
 
 /* Sends queued frames unless someone else holds wlock: they flush before and
  * check again after letting go, so nothing queued is left behind. */
-static void pending_kick(spdy_conn *c)
+void spdy_i_pending_kick(spdy_conn *c)
 {
     for (;;) {
         pthread_mutex_lock(&c->lock);
@@ -298,7 +225,7 @@ static void wunlock(spdy_conn *c)
 {
     pending_flush_locked(c);
     pthread_mutex_unlock(&c->wlock);
-    pending_kick(c);
+    spdy_i_pending_kick(c);
 }
 
 /* Builds a frame on the wire only if the connection is still usable. */
@@ -323,379 +250,13 @@ static int send_headers_locked(spdy_conn *c, uint16_t type, uint8_t flags, const
         goto out;
     if (spdy_block_deflate(&c->outz, block, nblock, 8 + nfixed, &frame, &nframe, err) < 0)
         goto out;
-    ctl_header(frame, type, flags, (uint32_t)(nframe - 8));
+    spdy_i_ctl_header(frame, type, flags, (uint32_t)(nframe - 8));
     memcpy(frame + 8, fixed, nfixed);
     rc = send_frame_locked(c, frame, nframe, err);
 out:
     free(block);
     free(frame);
     return rc;
-}
-
-/* ---- reading (reader thread) ---- */
-
-/* Makes at least one unread byte available. */
-static int rd_fill(spdy_conn *c)
-{
-    if (c->in_off < c->in_len)
-        return 0;
-    c->in_off = c->in_len = 0;
-    for (;;) {
-        ssize_t r = recv(c->fd, c->in, c->in_cap, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            c->why = r == 0 ? "peer closed the connection" : "read failed";
-            c->why_error = r < 0;
-            return -1;
-        }
-        c->in_len = (size_t)r;
-        return 0;
-    }
-}
-
-/* Copies exactly n bytes of input to dst. */
-static int rd_exact(spdy_conn *c, unsigned char *dst, size_t n)
-{
-    while (n > 0) {
-        if (rd_fill(c) < 0) {
-            c->why = "truncated frame";
-            return -1;
-        }
-        size_t k = c->in_len - c->in_off;
-        if (k > n)
-            k = n;
-        memcpy(dst, c->in + c->in_off, k);
-        c->in_off += k;
-        dst += k;
-        n -= k;
-    }
-    return 0;
-}
-
-/* Queues a frame for the peer from the reader thread (see the top comment). */
-static int queue_frame(spdy_conn *c, const unsigned char *p, size_t n)
-{
-    pthread_mutex_lock(&c->lock);
-    if (c->pending_len + n > PENDING_MAX) {
-        pthread_mutex_unlock(&c->lock);
-        c->why = "peer does not read our control frames";
-        return -1;
-    }
-    c->pending = cs_xrealloc(c->pending, c->pending_len + n);
-    memcpy(c->pending + c->pending_len, p, n);
-    c->pending_len += n;
-    pthread_mutex_unlock(&c->lock);
-    pending_kick(c);
-    return 0;
-}
-
-static int queue_rst(spdy_conn *c, uint32_t id, uint32_t status)
-{
-    unsigned char f[16];
-    ctl_header(f, TYPE_RST_STREAM, 0, 8);
-    spdy_put32(f + 8, id);
-    spdy_put32(f + 12, status);
-    return queue_frame(c, f, sizeof f);
-}
-
-static int on_syn_stream(spdy_conn *c, uint8_t flags, const unsigned char *p, size_t n)
-{
-    if (n < 10) {
-        c->why = "short SYN_STREAM";
-        return -1;
-    }
-    uint32_t id = spdy_get32(p) & MAX_STREAM_ID;
-    char **h;
-    /* decompress even a frame we refuse: the zlib stream spans all frames */
-    if (spdy_block_read(&c->inz, p + 10, n - 10, &h, &c->why) < 0)
-        return -1;
-    uint32_t parity = c->server ? 1 : 0;
-    pthread_mutex_lock(&c->lock);
-    uint32_t status = 0;
-    if (id == 0 || (id & 1) != parity || id <= c->last_peer_id)
-        status = SPDY_PROTOCOL_ERROR;
-    else if (c->shut || c->nstreams >= SPDY_MAX_STREAMS)
-        status = SPDY_REFUSED_STREAM;
-    if (id > c->last_peer_id && (id & 1) == parity)
-        c->last_peer_id = id;
-    if (status == 0) {
-        spdy_stream *s = stream_new(c, id, true);
-        s->hdrs = h;
-        h = NULL;
-        s->remote_fin = flags & FLAG_FIN;
-        s->local_fin = flags & FLAG_UNIDIRECTIONAL;
-        c->acceptq[c->naccept++] = s;
-        pthread_cond_broadcast(&c->cond);
-    }
-    pthread_mutex_unlock(&c->lock);
-    free(h);
-    return status ? queue_rst(c, id, status) : 0;
-}
-
-static int on_syn_reply(spdy_conn *c, uint8_t flags, const unsigned char *p, size_t n)
-{
-    if (n < 4) {
-        c->why = "short SYN_REPLY";
-        return -1;
-    }
-    char **h;
-    if (spdy_block_read(&c->inz, p + 4, n - 4, &h, &c->why) < 0)
-        return -1;
-    pthread_mutex_lock(&c->lock);
-    spdy_stream *s = stream_find(c, spdy_get32(p) & MAX_STREAM_ID);
-    if (s && !s->peer_opened && !s->replied) {
-        s->hdrs = h;
-        h = NULL;
-        s->replied = true;
-        if (flags & FLAG_FIN)
-            s->remote_fin = true;
-        pthread_cond_broadcast(&s->cond);
-    }
-    pthread_mutex_unlock(&c->lock);
-    free(h);
-    return 0;
-}
-
-static int on_headers(spdy_conn *c, uint8_t flags, const unsigned char *p, size_t n)
-{
-    if (n < 4) {
-        c->why = "short HEADERS";
-        return -1;
-    }
-    char **h;
-    if (spdy_block_read(&c->inz, p + 4, n - 4, &h, &c->why) < 0)
-        return -1;
-    free(h); /* nothing in the Kubernetes protocols sends these; only FIN matters */
-    pthread_mutex_lock(&c->lock);
-    spdy_stream *s = stream_find(c, spdy_get32(p) & MAX_STREAM_ID);
-    if (s && (flags & FLAG_FIN)) {
-        s->remote_fin = true;
-        pthread_cond_broadcast(&s->cond);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return 0;
-}
-
-static int on_rst_stream(spdy_conn *c, const unsigned char *p, size_t n)
-{
-    if (n < 8) {
-        c->why = "short RST_STREAM";
-        return -1;
-    }
-    pthread_mutex_lock(&c->lock);
-    spdy_stream *s = stream_find(c, spdy_get32(p) & MAX_STREAM_ID);
-    if (s) {
-        /* data already buffered stays readable: it was sent before the reset */
-        s->reset = true;
-        s->remote_fin = true;
-        s->local_fin = true;
-        pthread_cond_broadcast(&s->cond);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return 0;
-}
-
-static int on_ping(spdy_conn *c, const unsigned char *p, size_t n)
-{
-    if (n < 4) {
-        c->why = "short PING";
-        return -1;
-    }
-    uint32_t id = spdy_get32(p);
-    uint32_t ours = c->server ? 0 : 1;
-    if ((id & 1) != ours) {
-        unsigned char f[12];
-        ctl_header(f, TYPE_PING, 0, 4);
-        spdy_put32(f + 8, id);
-        return queue_frame(c, f, sizeof f);
-    }
-    pthread_mutex_lock(&c->lock);
-    if (id > c->ping_seen)
-        c->ping_seen = id;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->lock);
-    return 0;
-}
-
-static int on_goaway(spdy_conn *c, const unsigned char *p, size_t n)
-{
-    if (n < 4) {
-        c->why = "short GOAWAY";
-        return -1;
-    }
-    uint32_t last = spdy_get32(p) & MAX_STREAM_ID;
-    pthread_mutex_lock(&c->lock);
-    c->goaway_in = true;
-    /* streams we opened past `last` were never seen by the peer */
-    for (size_t i = 0; i < c->nstreams; i++) {
-        spdy_stream *s = c->streams[i];
-        if (!s->peer_opened && s->id > last) {
-            s->reset = s->remote_fin = s->local_fin = true;
-        }
-    }
-    wake_all(c);
-    pthread_mutex_unlock(&c->lock);
-    return 0;
-}
-
-static int on_control(spdy_conn *c, uint16_t type, uint8_t flags, const unsigned char *p, size_t n)
-{
-    switch (type) {
-    case TYPE_SYN_STREAM:
-        return on_syn_stream(c, flags, p, n);
-    case TYPE_SYN_REPLY:
-        return on_syn_reply(c, flags, p, n);
-    case TYPE_RST_STREAM:
-        return on_rst_stream(c, p, n);
-    case TYPE_PING:
-        return on_ping(c, p, n);
-    case TYPE_GOAWAY:
-        return on_goaway(c, p, n);
-    case TYPE_HEADERS:
-        return on_headers(c, flags, p, n);
-    case TYPE_SETTINGS:
-    case TYPE_WINDOW_UPDATE:
-    default:
-        /* no windows to keep (see the top of the file); unknown types are
-         * to be ignored per the draft */
-        return 0;
-    }
-}
-
-/* Appends n bytes to s, waiting for room; drops the rest if the stream stops
- * wanting data meanwhile (reset, released, shut down). c->lock held. */
-static void stream_push(spdy_conn *c, spdy_stream *s, const unsigned char *p, size_t n)
-{
-    while (n > 0 && stream_wants_data(s)) {
-        if (s->off > 0 && s->off + s->len + n > s->cap) {
-            memmove(s->buf, s->buf + s->off, s->len);
-            s->off = 0;
-        }
-        size_t want = s->len + n;
-        if (want > s->cap && s->cap < SPDY_STREAM_BUFFER) {
-            size_t cap = s->cap ? s->cap : 16384;
-            while (cap < want && cap < SPDY_STREAM_BUFFER)
-                cap *= 2;
-            if (cap > SPDY_STREAM_BUFFER)
-                cap = SPDY_STREAM_BUFFER;
-            s->buf = cs_xrealloc(s->buf, cap);
-            s->cap = cap;
-        }
-        size_t room = s->cap - s->off - s->len;
-        if (room == 0) {
-            pthread_cond_wait(&s->cond, &c->lock);
-            continue;
-        }
-        size_t k = room < n ? room : n;
-        memcpy(s->buf + s->off + s->len, p, k);
-        s->len += k;
-        p += k;
-        n -= k;
-        pthread_cond_broadcast(&s->cond);
-    }
-}
-
-static int on_data(spdy_conn *c, uint32_t id, uint8_t flags, uint32_t len)
-{
-    if (id == 0) {
-        c->why = "DATA on stream 0";
-        return -1;
-    }
-    pthread_mutex_lock(&c->lock);
-    spdy_stream *s = stream_find(c, id);
-    if (s)
-        s->refs++; /* keeps s while we wait for room, even if released */
-    bool ours = (id & 1) == (c->server ? 0u : 1u);
-    bool never = ours ? id > c->last_local_id : id > c->last_peer_id;
-    pthread_mutex_unlock(&c->lock);
-    if (never) {
-        /* not a stream that was ever opened: the peer isn't speaking SPDY
-         * (say, HTTP after a failed upgrade); don't wait for its "payload" */
-        c->why = "DATA for a stream never opened";
-        return -1;
-    }
-
-    int rc = 0;
-    while (len > 0) {
-        if (rd_fill(c) < 0) {
-            c->why = "truncated DATA frame";
-            rc = -1;
-            break;
-        }
-        size_t k = c->in_len - c->in_off;
-        if (k > len)
-            k = len;
-        if (s) {
-            pthread_mutex_lock(&c->lock);
-            stream_push(c, s, c->in + c->in_off, k);
-            pthread_mutex_unlock(&c->lock);
-        }
-        c->in_off += k;
-        len -= (uint32_t)k;
-    }
-    if (s) {
-        pthread_mutex_lock(&c->lock);
-        if (rc == 0 && (flags & FLAG_FIN)) {
-            s->remote_fin = true;
-            pthread_cond_broadcast(&s->cond);
-        }
-        stream_unref(s);
-        pthread_mutex_unlock(&c->lock);
-    }
-    return rc;
-}
-
-static int read_frame(spdy_conn *c)
-{
-    unsigned char h[8];
-    if (rd_fill(c) < 0) {
-        c->clean_eof = !c->why_error;
-        return -1; /* between frames: a clean end, unless recv failed */
-    }
-    if (rd_exact(c, h, sizeof h) < 0)
-        return -1;
-    uint8_t flags = h[4];
-    uint32_t len = spdy_get24(h + 5);
-    if (!(h[0] & 0x80))
-        return on_data(c, spdy_get32(h) & MAX_STREAM_ID, flags, len);
-
-    uint16_t version = (uint16_t)((h[0] & 0x7f) << 8 | h[1]);
-    uint16_t type = (uint16_t)(h[2] << 8 | h[3]);
-    if (version != SPDY_VERSION) {
-        c->why = "unsupported SPDY version";
-        return -1;
-    }
-    if (len > SPDY_MAX_CONTROL_FRAME) {
-        c->why = "control frame too large";
-        return -1;
-    }
-    if (len > c->ctl_cap) {
-        c->ctl = cs_xrealloc(c->ctl, len);
-        c->ctl_cap = len;
-    }
-    if (rd_exact(c, c->ctl, len) < 0)
-        return -1;
-    return on_control(c, type, flags, c->ctl, len);
-}
-
-/* A clean EOF only ends the input: the peer may have half-closed and still
- * read what we send. Anything else breaks the connection both ways. */
-static void *reader_main(void *arg)
-{
-    spdy_conn *c = arg;
-    while (read_frame(c) == 0)
-        ;
-    pthread_mutex_lock(&c->lock);
-    bool quiet = c->shut, clean = c->clean_eof;
-    c->eof = true;
-    wake_all(c);
-    pthread_mutex_unlock(&c->lock);
-    if (!quiet)
-        cs_debug("spdy: connection input ended", "reason", c->why ? c->why : "unknown", NULL);
-    if (!clean)
-        conn_kill(c, c->why ? c->why : "unknown");
-    return NULL;
 }
 
 /* ---- the public API ---- */
@@ -720,7 +281,7 @@ spdy_conn *spdy_conn_new(int fd, bool server, const void *prefix, size_t prefix_
 
     if (spdy_block_zinit(&c->inz, &c->outz, err) != 0)
         goto fail_z;
-    int rc = pthread_create(&c->reader, NULL, reader_main, c);
+    int rc = pthread_create(&c->reader, NULL, spdy_i_reader_main, c);
     if (rc != 0) {
         cs_error_errno(err, CS_ERR_RESOURCE, rc, "spdy: start reader thread");
         goto fail;
@@ -770,7 +331,7 @@ int spdy_conn_ping(spdy_conn *c, int timeout_ms, cs_error *err)
     wlock(c);
     uint32_t id = c->next_ping;
     c->next_ping += 2;
-    ctl_header(f, TYPE_PING, 0, 4);
+    spdy_i_ctl_header(f, TYPE_PING, 0, 4);
     spdy_put32(f + 8, id);
     int rc = send_frame_locked(c, f, sizeof f, err);
     wunlock(c);
@@ -813,13 +374,13 @@ void spdy_conn_shutdown(spdy_conn *c)
     c->shut = true;
     bool dead = c->dead;
     uint32_t last = c->last_peer_id;
-    wake_all(c);
+    spdy_i_wake_all(c);
     pthread_mutex_unlock(&c->lock);
     /* best effort: a writer stuck in send() must not keep us here, and a
      * frame cut short by MSG_DONTWAIT is harmless on a socket we now shut */
     if (!dead && pthread_mutex_trylock(&c->wlock) == 0) {
         unsigned char f[16];
-        ctl_header(f, TYPE_GOAWAY, 0, 8);
+        spdy_i_ctl_header(f, TYPE_GOAWAY, 0, 8);
         spdy_put32(f + 8, last);
         spdy_put32(f + 12, 0);
         ssize_t w;
@@ -915,7 +476,7 @@ spdy_stream *spdy_stream_open(spdy_conn *c, const char *const *headers, bool fin
     else if (c->next_id > MAX_STREAM_ID)
         cs_error_set(err, CS_ERR_RESOURCE, "spdy: stream ids exhausted");
     else {
-        s = stream_new(c, c->next_id, false);
+        s = spdy_i_stream_new(c, c->next_id, false);
         c->next_id += 2;
         s->local_fin = fin;
     }
@@ -1056,7 +617,7 @@ int spdy_stream_reset(spdy_stream *s, uint32_t status, cs_error *err)
     if (was)
         return 0;
     unsigned char f[16];
-    ctl_header(f, TYPE_RST_STREAM, 0, 8);
+    spdy_i_ctl_header(f, TYPE_RST_STREAM, 0, 8);
     spdy_put32(f + 8, s->id);
     spdy_put32(f + 12, status);
     wlock(c);
@@ -1083,6 +644,6 @@ void spdy_stream_release(spdy_stream *s)
     }
     s->released = true;
     pthread_cond_broadcast(&s->cond);
-    stream_unref(s);
+    spdy_i_stream_unref(s);
     pthread_mutex_unlock(&c->lock);
 }
