@@ -466,7 +466,7 @@ static char *base_url_of(int fd)
 static int bind_listener(const char *addr, int *out, cs_error *err)
 {
     struct sockaddr_storage ss;
-    socklen_t len;
+    socklen_t len = 0;
     if (parse_addr(addr, &ss, &len, err) != 0)
         return -1;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
