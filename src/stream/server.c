@@ -485,7 +485,7 @@ static int bind_listener(const char *addr, int *out, cs_error *err)
 
 int strm_server_new(const strm_server_config *cfg, strm_server **out, cs_error *err)
 {
-    int fd;
+    int fd = -1;
     if (bind_listener(cfg->addr ? cfg->addr : STRM_DEFAULT_ADDR, &fd, err) != 0)
         return -1;
     strm_server *s = cs_xcalloc(1, sizeof *s);
