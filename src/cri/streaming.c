@@ -114,13 +114,12 @@ int cri_port_forward(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessa
         if (req->port[i] <= 0 || req->port[i] > 65535)
             return cs_error_set(err, CS_ERR_INVALID, "port[%zu] = %d: want 1 to 65535", i, req->port[i]);
     CRI_NEED_OP(call, sandbox_netns, err);
-    const char *netns;
     cs_sandbox *sb;
     if (rt->backend->ops->sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, false,
-                                         cs_call_arena(call), &sb, err) != 0 ||
-        rt->backend->ops->sandbox_netns(rt->backend, cs_call_ctx(call), sb->id, cs_call_arena(call), &netns,
-                                        err) != 0)
+                                         cs_call_arena(call), &sb, err) != 0)
         return -1;
+    if (sb->state != CS_SANDBOX_READY) /* the session finds its namespace when it connects */
+        return cs_error_set(err, CS_ERR_CONFLICT, "sandbox %s is not ready", req->pod_sandbox_id);
     strm_request *r = new_request(STRM_PORTFORWARD, sb->id, false, false, false, false);
     if (req->n_port) {
         r->ports = cs_xcalloc(req->n_port, sizeof *r->ports);

@@ -215,6 +215,18 @@ static char *read_all(spdy_stream *s, size_t *len_out)
     return buf;
 }
 
+/* A stdout-only session on SPDY v4: everything the process wrote, and the
+ * Status object (both malloc'd). */
+static void spdy_exec_output(const char *url, char **out, char **status)
+{
+    spdy_conn *c = spdy_dial(url, "v4.channel.k8s.io");
+    spdy_stream *err_s = open_stream(c, "error", NULL, NULL);
+    spdy_stream *o = open_stream(c, "stdout", NULL, NULL);
+    *out = read_all(o, NULL);
+    *status = read_all(err_s, NULL);
+    spdy_conn_free(c);
+}
+
 static void write_str(spdy_stream *s, const char *text)
 {
     cs_error err;
@@ -299,16 +311,11 @@ START_TEST(spdy_exec_round_trip)
 
     /* Success is a Status too (v4); the same URL is good only once. */
     char *url2 = exec_url(t.id, "echo ok", false, true, false, false);
-    c = spdy_dial(url2, "v4.channel.k8s.io");
-    err_s = open_stream(c, "error", NULL, NULL);
-    out = open_stream(c, "stdout", NULL, NULL);
-    o = read_all(out, NULL);
-    status = read_all(err_s, NULL);
+    spdy_exec_output(url2, &o, &status);
     ck_assert_str_eq(o, "ok\n");
     ck_assert_str_eq(status, "{\"metadata\":{},\"status\":\"Success\"}");
     free(o);
     free(status);
-    spdy_conn_free(c);
     const char *upgrade = "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n";
     ck_assert_int_eq(http_status(url2, "POST", upgrade), 404);
     ck_assert_int_eq(http_status(url, "GET", upgrade), 404);
@@ -598,14 +605,11 @@ static void *one_exec(void *arg)
     snprintf(script, sizeof script, "echo session-%d", p->i);
     snprintf(want, sizeof want, "session-%d\n", p->i);
     char *url = exec_url(p->id, script, false, true, false, false);
-    spdy_conn *c = spdy_dial(url, "v4.channel.k8s.io");
-    spdy_stream *err_s = open_stream(c, "error", NULL, NULL);
-    spdy_stream *out = open_stream(c, "stdout", NULL, NULL);
-    char *o = read_all(out, NULL), *status = read_all(err_s, NULL);
+    char *o, *status;
+    spdy_exec_output(url, &o, &status);
     p->ok = !strcmp(o, want) && strstr(status, "Success");
     free(o);
     free(status);
-    spdy_conn_free(c);
     free(url);
     return NULL;
 }
@@ -856,14 +860,11 @@ START_TEST(hostile_streams)
     ck_assert_int_eq(wait_streams_info("sessions", 0), 0);
     /* and it still serves */
     url = exec_url(t.id, "echo alive", false, true, false, false);
-    spdy_conn *c = spdy_dial(url, "v4.channel.k8s.io");
-    spdy_stream *err_s = open_stream(c, "error", NULL, NULL);
-    spdy_stream *out = open_stream(c, "stdout", NULL, NULL);
-    char *o = read_all(out, NULL), *status = read_all(err_s, NULL);
+    char *o, *status;
+    spdy_exec_output(url, &o, &status);
     ck_assert_str_eq(o, "alive\n");
     free(o);
     free(status);
-    spdy_conn_free(c);
     free(url);
     target_down(&t);
 }
