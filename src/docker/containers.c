@@ -56,28 +56,6 @@ static void put_binds(cs_jw *w, const cs_container_config *c, cs_arena *a)
     cs_jw_arr_end(w);
 }
 
-/* The mounts as requested, for ContainerStatus. */
-static char *mounts_json(const cs_container_config *c, cs_arena *a)
-{
-    cs_jw w;
-    cs_jw_init(&w);
-    cs_jw_arr_begin(&w);
-    for (size_t i = 0; i < c->n_mounts; i++) {
-        const cs_mount *m = &c->mounts[i];
-        cs_jw_obj_begin(&w);
-        cs_jw_kv_str(&w, "c", m->container_path);
-        cs_jw_kv_str(&w, "h", m->host_path);
-        cs_jw_kv_bool(&w, "ro", m->readonly);
-        cs_jw_kv_bool(&w, "z", m->selinux_relabel);
-        cs_jw_kv_int(&w, "p", m->propagation);
-        cs_jw_obj_end(&w);
-    }
-    cs_jw_arr_end(&w);
-    char *s = cs_arena_strdup(a, cs_jw_str_view(&w));
-    cs_jw_free(&w);
-    return s;
-}
-
 void docker_put_resources(cs_jw *w, const cs_resources *r)
 {
     if (r->cpu_period)
@@ -99,18 +77,10 @@ void docker_put_resources(cs_jw *w, const cs_resources *r)
 static void put_labels(cs_jw *w, const cs_container_config *c, const sandbox_info *sb, const char *log_path,
                        cs_arena *a)
 {
+    cs_kvs labels = cs_state_container_labels(c, sb->id, log_path, cs_time_now_ns(), a);
     cs_jw_key(w, "Labels");
     cs_jw_obj_begin(w);
-    cs_jw_kv_str(w, DL_KIND, DL_KIND_CONTAINER);
-    cs_jw_kv_str(w, DL_SANDBOX_ID, sb->id);
-    cs_jw_kv_str(w, DL_NAME, c->name);
-    cs_jw_kv_str(w, DL_ATTEMPT, cs_arena_printf(a, "%u", c->attempt));
-    cs_jw_kv_str(w, DL_CREATED, cs_arena_printf(a, "%lld", (long long)cs_time_now_ns()));
-    cs_jw_kv_str(w, DL_IMAGE, c->image);
-    cs_jw_kv_str(w, DL_LOG_PATH, log_path);
-    cs_jw_kv_str(w, DL_MOUNTS, mounts_json(c, a));
-    docker_labels_put(w, DL_LABEL_PREFIX, &c->labels);
-    docker_labels_put(w, DL_ANNOTATION_PREFIX, &c->annotations);
+    docker_labels_put(w, "", &labels);
     cs_jw_obj_end(w);
 }
 
@@ -188,7 +158,6 @@ static char *create_body(docker_backend *d, const cs_container_config *c, const 
 static const char *container_name(const cs_container_config *c, cs_arena *a, docker_backend *d, const cs_ctx *ctx,
                                   const char *sandbox_id)
 {
-    /* k8s_<container>_<pod>_<namespace>_<uid>_<attempt>, as dockershim named them */
     const char *pod = "", *ns = "", *uid = "";
     cs_sandbox *s;
     cs_error ignored;
@@ -197,7 +166,7 @@ static const char *container_name(const cs_container_config *c, cs_arena *a, doc
         ns = s->ns;
         uid = s->uid;
     }
-    return cs_arena_printf(a, "k8s_%s_%s_%s_%s_%u", c->name, pod, ns, uid, c->attempt);
+    return cs_state_container_name(c->name, c->attempt, pod, ns, uid, a);
 }
 
 int docker_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg, cs_arena *a,
@@ -382,25 +351,8 @@ static cs_container *container_from(const cs_json *j, int labels, const char *id
 {
     cs_container *c = cs_arena_alloc(a, sizeof *c);
     c->id = id;
-    c->sandbox_id = docker_label(j, labels, DL_SANDBOX_ID, a);
-    c->name = docker_label(j, labels, DL_NAME, a);
-    char *att = docker_label(j, labels, DL_ATTEMPT, a);
-    c->attempt = att ? (uint32_t)strtoul(att, NULL, 10) : 0;
-    char *created = docker_label(j, labels, DL_CREATED, a);
-    c->created_ns = created ? strtoll(created, NULL, 10) : 0;
-    c->image = docker_label(j, labels, DL_IMAGE, a);
-    c->log_path = docker_label(j, labels, DL_LOG_PATH, a);
-    c->labels = docker_labels_prefixed(j, labels, DL_LABEL_PREFIX, a);
-    c->annotations = docker_labels_prefixed(j, labels, DL_ANNOTATION_PREFIX, a);
-    if (!c->sandbox_id)
-        c->sandbox_id = "";
-    if (!c->name)
-        c->name = "";
-    if (!c->image)
-        c->image = "";
-    if (!c->log_path)
-        c->log_path = "";
-    c->reason = c->message = "";
+    cs_kvs kvs = docker_labels_of(j, labels, a);
+    cs_state_container_decode(&kvs, c, a);
     return c;
 }
 
@@ -412,24 +364,6 @@ static int64_t time_field(const cs_json *j, const char *path)
     if (!raw || cs_time_parse_rfc3339(raw, len, &ns) != 0)
         return 0;
     return ns;
-}
-
-static void mounts_from_label(const char *json, cs_container *c, cs_arena *a)
-{
-    cs_json *m;
-    if (!json || cs_json_parse(json, strlen(json), &m, NULL) != 0)
-        return;
-    int n = cs_json_count(m, 0);
-    c->mounts = cs_arena_array(a, (size_t)n + 1, sizeof *c->mounts);
-    for (int it = cs_json_first(m, 0); it >= 0; it = cs_json_next(m, 0, it)) {
-        cs_mount *x = &c->mounts[c->n_mounts++];
-        x->container_path = cs_json_get_str(m, it, "c", a);
-        x->host_path = cs_json_get_str(m, it, "h", a);
-        x->readonly = cs_json_get_bool(m, it, "ro", false);
-        x->selinux_relabel = cs_json_get_bool(m, it, "z", false);
-        x->propagation = (int)cs_json_get_int64(m, it, "p", 0);
-    }
-    cs_json_free(m);
 }
 
 /* A repo digest identifies the image content across hosts; fall back to the
@@ -470,7 +404,7 @@ int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bo
     docker_backend *d = docker_of(b);
     const char *full = id;
     /* A full id needs no resolving: the inspect below checks it is ours. */
-    if (!docker_is_full_id(id) && resolve(d, ctx, id, a, &full, err) != 0)
+    if (!cs_state_is_full_id(id) && resolve(d, ctx, id, a, &full, err) != 0)
         return -1;
     docker_response resp;
     cs_json *j;
@@ -490,16 +424,11 @@ int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bo
     c->finished_ns = time_field(j, "State.FinishedAt");
     c->exit_code = (int32_t)cs_json_get_int64(j, 0, "State.ExitCode", 0);
     c->pid = (int)cs_json_get_int64(j, 0, "State.Pid", 0);
-    if (c->state == CS_CONTAINER_EXITED) {
-        if (cs_json_get_bool(j, 0, "State.OOMKilled", false))
-            c->reason = "OOMKilled";
-        else
-            c->reason = c->exit_code == 0 ? "Completed" : "Error";
-        char *msg = cs_json_get_str(j, 0, "State.Error", a);
-        c->message = msg ? msg : "";
-    }
+    if (c->state == CS_CONTAINER_EXITED)
+        cs_state_exit_reason(cs_json_get_bool(j, 0, "State.OOMKilled", false), c->exit_code,
+                             cs_json_get_str(j, 0, "State.Error", a), &c->reason, &c->message);
     c->image_id = cs_json_get_str(j, 0, "Image", a);
-    mounts_from_label(docker_label(j, labels, DL_MOUNTS, a), c, a);
+    cs_state_mounts_parse(docker_label(j, labels, DL_MOUNTS, a), a, &c->mounts, &c->n_mounts);
     int hc = cs_json_key(j, 0, "HostConfig");
     c->has_resources = true;
     c->resources.cpu_period = cs_json_get_int64(j, hc, "CpuPeriod", 0);
@@ -518,19 +447,6 @@ int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bo
     c->image_ref = image_ref_for(d, ctx, c->image_id, a);
     *out = c;
     return 0;
-}
-
-static bool container_wanted(const cs_container *c, const cs_container_filter *f)
-{
-    if (!f)
-        return true;
-    if (f->id && *f->id && strncmp(c->id, f->id, strlen(f->id)) != 0)
-        return false;
-    if (f->sandbox_id && *f->sandbox_id && strncmp(c->sandbox_id, f->sandbox_id, strlen(f->sandbox_id)) != 0)
-        return false;
-    if (f->has_state && c->state != f->state)
-        return false;
-    return docker_labels_match(&c->labels, &f->labels);
 }
 
 int docker_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
@@ -552,7 +468,7 @@ int docker_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_f
         c->state = state_of(cs_json_get_str(j, it, "State", a));
         c->image_id = cs_json_get_str(j, it, "ImageID", a);
         c->image_ref = c->image_id ? c->image_id : "";
-        if (container_wanted(c, f))
+        if (cs_state_container_wanted(c, f))
             list[k++] = c;
     }
     docker_json_release(&resp, j);

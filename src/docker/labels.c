@@ -13,21 +13,18 @@ char *docker_label(const cs_json *j, int labels, const char *key, cs_arena *a)
     return cs_json_str(j, cs_json_key(j, labels, key), a);
 }
 
-cs_kvs docker_labels_prefixed(const cs_json *j, int labels, const char *prefix, cs_arena *a)
+cs_kvs docker_labels_of(const cs_json *j, int labels, cs_arena *a)
 {
     cs_kvs out = {0};
     int count = cs_json_count(j, labels);
-    out.items = cs_arena_array(a, (size_t)count + 1, sizeof *out.items);
-    size_t plen = strlen(prefix);
+    out.items = cs_arena_array(a, (size_t)(count > 0 ? count : 0) + 1, sizeof *out.items);
     int k;
     for (int v = cs_json_first_member(j, labels, &k); v >= 0; v = cs_json_next_member(j, labels, v, &k)) {
         char *key = cs_json_str(j, k, a);
-        if (!key || strncmp(key, prefix, plen) != 0)
+        if (!key)
             continue;
-        out.items[out.n].key = key + plen;
+        out.items[out.n].key = key;
         out.items[out.n].value = cs_json_str(j, v, a);
-        if (!out.items[out.n].value)
-            out.items[out.n].value = "";
         out.n++;
     }
     return out;
@@ -42,34 +39,6 @@ void docker_labels_put(cs_jw *w, const char *prefix, const cs_kvs *kvs)
     }
 }
 
-bool docker_labels_match(const cs_kvs *have, const cs_kvs *want)
-{
-    for (size_t i = 0; i < want->n; i++) {
-        bool found = false;
-        for (size_t k = 0; k < have->n && !found; k++)
-            found = !strcmp(have->items[k].key, want->items[i].key) &&
-                    !strcmp(have->items[k].value, want->items[i].value);
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
-char *docker_ns_modes_format(cs_ns_mode net, cs_ns_mode pid, cs_ns_mode ipc, cs_arena *a)
-{
-    return cs_arena_printf(a, "%d,%d,%d", (int)net, (int)pid, (int)ipc);
-}
-
-void docker_ns_modes_parse(const char *s, cs_ns_mode *net, cs_ns_mode *pid, cs_ns_mode *ipc)
-{
-    int n = 0, p = 0, i = 0;
-    if (s)
-        sscanf(s, "%d,%d,%d", &n, &p, &i);
-    *net = (cs_ns_mode)n;
-    *pid = (cs_ns_mode)p;
-    *ipc = (cs_ns_mode)i;
-}
-
 int docker_list_kind(docker_backend *d, const cs_ctx *ctx, const char *kind, const char *sandbox_id,
                      docker_response *resp, cs_json **json, cs_error *err)
 {
@@ -81,15 +50,6 @@ int docker_list_kind(docker_backend *d, const cs_ctx *ctx, const char *kind, con
     int rc = docker_get_json(d, ctx, path, resp, json, err);
     cs_arena_free(a);
     return rc;
-}
-
-bool docker_is_full_id(const char *id)
-{
-    size_t n = 0;
-    for (; id[n]; n++)
-        if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')))
-            return false;
-    return n == 64;
 }
 
 /* A full id (what kubelet always sends) is checked with one inspect instead
@@ -122,7 +82,7 @@ int docker_resolve_id(docker_backend *d, const cs_ctx *ctx, const char *kind, co
 {
     if (!id || !*id)
         return cs_error_set(err, CS_ERR_INVALID, "id is empty");
-    if (docker_is_full_id(id)) {
+    if (cs_state_is_full_id(id)) {
         if (resolve_full(d, ctx, kind, id, err) != 0)
             return -1;
         *full = cs_arena_strdup(a, id);
@@ -132,25 +92,11 @@ int docker_resolve_id(docker_backend *d, const cs_ctx *ctx, const char *kind, co
     cs_json *j;
     if (docker_list_kind(d, ctx, kind, NULL, &resp, &j, err) != 0)
         return -1;
-    size_t len = strlen(id);
-    const char *found = NULL;
-    int matches = 0;
-    for (int it = cs_json_first(j, 0); it >= 0; it = cs_json_next(j, 0, it)) {
-        char *cid = cs_json_get_str(j, it, "Id", a);
-        if (cid && !strncmp(cid, id, len)) {
-            matches++;
-            found = cid;
-            if (strlen(cid) == len) { /* exact beats prefix */
-                matches = 1;
-                break;
-            }
-        }
-    }
+    int count = cs_json_count(j, 0);
+    const char **ids = cs_arena_array(a, (size_t)(count > 0 ? count : 0) + 1, sizeof *ids);
+    size_t n = 0;
+    for (int it = cs_json_first(j, 0); it >= 0; it = cs_json_next(j, 0, it))
+        ids[n++] = cs_json_get_str(j, it, "Id", a);
     docker_json_release(&resp, j);
-    if (matches == 0)
-        return cs_error_set(err, CS_ERR_NOT_FOUND, "%s %s not found", kind, id);
-    if (matches > 1)
-        return cs_error_set(err, CS_ERR_INVALID, "%s id prefix %s is ambiguous", kind, id);
-    *full = found;
-    return 0;
+    return cs_state_resolve_prefix(kind, id, ids, n, full, err);
 }

@@ -64,20 +64,10 @@ static void put_exposed(cs_jw *w, const cs_sandbox_config *c)
 
 static void put_labels(cs_jw *w, const cs_sandbox_config *c, cs_arena *a)
 {
+    cs_kvs labels = cs_state_sandbox_labels(c, cs_time_now_ns(), a);
     cs_jw_key(w, "Labels");
     cs_jw_obj_begin(w);
-    cs_jw_kv_str(w, DL_KIND, DL_KIND_SANDBOX);
-    cs_jw_kv_str(w, DL_NAME, c->name);
-    cs_jw_kv_str(w, DL_POD_NAME, c->name);
-    cs_jw_kv_str(w, DL_POD_NAMESPACE, c->ns);
-    cs_jw_kv_str(w, DL_POD_UID, c->uid);
-    cs_jw_kv_str(w, DL_ATTEMPT, cs_arena_printf(a, "%u", c->attempt));
-    cs_jw_kv_str(w, DL_CREATED, cs_arena_printf(a, "%lld", (long long)cs_time_now_ns()));
-    cs_jw_kv_str(w, DL_LOG_DIRECTORY, c->log_directory ? c->log_directory : "");
-    cs_jw_kv_str(w, DL_NS_MODES, docker_ns_modes_format(c->net, c->pid, c->ipc, a));
-    cs_jw_kv_str(w, DL_HANDLER, c->runtime_handler ? c->runtime_handler : "");
-    docker_labels_put(w, DL_LABEL_PREFIX, &c->labels);
-    docker_labels_put(w, DL_ANNOTATION_PREFIX, &c->annotations);
+    docker_labels_put(w, "", &labels);
     cs_jw_obj_end(w);
 }
 
@@ -131,11 +121,6 @@ static char *create_body(docker_backend *d, const cs_sandbox_config *c, cs_arena
     return s;
 }
 
-static const char *sandbox_name(const cs_sandbox_config *c, cs_arena *a)
-{
-    return cs_arena_printf(a, "k8s_POD_%s_%s_%s_%u", c->name, c->ns, c->uid, c->attempt);
-}
-
 static int check_handler(const char *h, cs_error *err)
 {
     if (!h || !*h || !strcmp(h, "runc"))
@@ -154,7 +139,7 @@ int docker_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config
         return cs_error_wrap(err, "pod log directory");
     if (docker_ensure_pause_image(d, ctx, err) != 0)
         return -1;
-    const char *name = sandbox_name(cfg, a);
+    const char *name = cs_state_sandbox_name(cfg, a);
     char *body = create_body(d, cfg, a);
     char *path = cs_arena_printf(a, "/containers/create?name=%s", cs_url_query_escape(name, a));
     docker_response resp;
@@ -250,29 +235,9 @@ static cs_sandbox *sandbox_from(const cs_json *j, int labels, const char *id, co
 {
     cs_sandbox *s = cs_arena_alloc(a, sizeof *s);
     s->id = id;
-    s->name = docker_label(j, labels, DL_POD_NAME, a);
-    s->ns = docker_label(j, labels, DL_POD_NAMESPACE, a);
-    s->uid = docker_label(j, labels, DL_POD_UID, a);
-    char *att = docker_label(j, labels, DL_ATTEMPT, a);
-    s->attempt = att ? (uint32_t)strtoul(att, NULL, 10) : 0;
-    char *created = docker_label(j, labels, DL_CREATED, a);
-    s->created_ns = created ? strtoll(created, NULL, 10) : 0;
+    cs_kvs kvs = docker_labels_of(j, labels, a);
+    cs_state_sandbox_decode(&kvs, s, a);
     s->state = state && !strcmp(state, "running") ? CS_SANDBOX_READY : CS_SANDBOX_NOTREADY;
-    docker_ns_modes_parse(docker_label(j, labels, DL_NS_MODES, a), &s->net, &s->pid, &s->ipc);
-    s->labels = docker_labels_prefixed(j, labels, DL_LABEL_PREFIX, a);
-    s->annotations = docker_labels_prefixed(j, labels, DL_ANNOTATION_PREFIX, a);
-    s->runtime_handler = docker_label(j, labels, DL_HANDLER, a);
-    s->log_directory = docker_label(j, labels, DL_LOG_DIRECTORY, a);
-    if (!s->name)
-        s->name = "";
-    if (!s->ns)
-        s->ns = "";
-    if (!s->uid)
-        s->uid = "";
-    if (!s->runtime_handler)
-        s->runtime_handler = "";
-    if (!s->log_directory)
-        s->log_directory = "";
     return s;
 }
 
@@ -329,17 +294,6 @@ int docker_sandbox_netns(cs_backend *b, const cs_ctx *ctx, const char *id, cs_ar
     return 0;
 }
 
-static bool sandbox_wanted(const cs_sandbox *s, const cs_sandbox_filter *f)
-{
-    if (!f)
-        return true;
-    if (f->id && *f->id && strncmp(s->id, f->id, strlen(f->id)) != 0)
-        return false;
-    if (f->has_state && s->state != f->state)
-        return false;
-    return docker_labels_match(&s->labels, &f->labels);
-}
-
 int docker_sandbox_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a, cs_sandbox ***out,
                         size_t *n, cs_error *err)
 {
@@ -356,7 +310,7 @@ int docker_sandbox_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filte
         if (!cid)
             continue;
         cs_sandbox *s = sandbox_from(j, cs_json_key(j, it, "Labels"), cid, cs_json_get_str(j, it, "State", a), a);
-        if (sandbox_wanted(s, f))
+        if (cs_state_sandbox_wanted(s, f))
             list[k++] = s;
     }
     docker_json_release(&resp, j);
