@@ -119,6 +119,23 @@ typedef struct cs_port {
     const char *host_ip;
 } cs_port;
 
+/* CRI's SecurityProfile.ProfileType numbering. */
+typedef enum cs_profile_type {
+    CS_PROFILE_RUNTIME_DEFAULT = 0,
+    CS_PROFILE_UNCONFINED = 1,
+    CS_PROFILE_LOCALHOST = 2,
+} cs_profile_type;
+
+/* A seccomp or AppArmor choice (backend/security.h decides it). */
+typedef struct cs_profile {
+    cs_profile_type type;
+    /* Localhost: seccomp's profile file and its JSON content; AppArmor's
+     * profile name (in ref). */
+    const char *ref;
+    const char *content;
+} cs_profile;
+
+/* What the client asked for; backend/security.h makes it a policy. */
 typedef struct cs_security {
     bool privileged;
     bool has_user, has_group;
@@ -128,9 +145,7 @@ typedef struct cs_security {
     size_t n_supplemental_groups;
     bool readonly_rootfs, no_new_privs;
     cs_strs cap_add, cap_drop; /* "CAP_NET_ADMIN" or "NET_ADMIN"; "ALL" */
-    /* NULL: the engine's default; "unconfined"; or a JSON seccomp profile */
-    const char *seccomp;
-    const char *apparmor; /* NULL default, "unconfined", or a profile name */
+    cs_profile seccomp, apparmor; /* zero: RuntimeDefault */
     bool has_masked_paths, has_readonly_paths;
     cs_strs masked_paths, readonly_paths;
 } cs_security;

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "util/fs.h"
+#include "backend/security.h"
 
 /* Every protobuf-c map<string,string> entry has this layout. */
 typedef struct map_entry {
@@ -53,55 +53,17 @@ char **cri_strv(const cs_strs *s, cs_arena *a)
     return out;
 }
 
-/* Seccomp as the engine wants it: NULL (its default profile), "unconfined",
- * or "seccomp=<profile JSON>" read from a Localhost profile file. CRI: no
- * profile at all means unconfined; kubelet asks for RuntimeDefault by name. */
-static int seccomp_of(const Runtime__V1__SecurityProfile *p, const char *legacy_path, cs_arena *a, const char **out,
-                      cs_error *err)
+/* A CRI SecurityProfile (or the deprecated string beside it) as the policy
+ * reads it; backend/security.h decides what it means. */
+static cs_profile_request profile_request(const Runtime__V1__SecurityProfile *p, const char *legacy)
 {
-    *out = NULL;
-    const char *file = NULL;
+    cs_profile_request r = {.legacy = legacy};
     if (p) {
-        if (p->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined)
-            *out = "unconfined";
-        else if (p->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost)
-            file = p->localhost_ref;
-    } else if (legacy_path && *legacy_path) {
-        if (!strcmp(legacy_path, "unconfined"))
-            *out = "unconfined";
-        else if (!strncmp(legacy_path, "localhost/", 10))
-            file = legacy_path + 9; /* keeps the leading '/' */
-    } else {
-        *out = "unconfined";
+        r.has_profile = true;
+        r.type = (cs_profile_type)p->profile_type;
+        r.localhost_ref = p->localhost_ref;
     }
-    if (!file)
-        return 0;
-    if (file[0] != '/')
-        return cs_error_set(err, CS_ERR_INVALID, "seccomp localhost profile %s: want an absolute path", file);
-    char *json;
-    size_t len;
-    if (cs_read_file(file, 1 << 20, &json, &len, err) != 0)
-        return cs_error_wrap(err, "seccomp profile");
-    *out = cs_arena_printf(a, "seccomp=%s", json);
-    free(json);
-    return 0;
-}
-
-static const char *apparmor_of(const Runtime__V1__SecurityProfile *p, const char *legacy, cs_arena *a)
-{
-    if (p) {
-        if (p->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined)
-            return "unconfined";
-        if (p->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost && p->localhost_ref &&
-            *p->localhost_ref)
-            return cs_arena_printf(a, "apparmor=%s", p->localhost_ref);
-        return NULL;
-    }
-    if (legacy && !strcmp(legacy, "unconfined"))
-        return "unconfined";
-    if (legacy && !strncmp(legacy, "localhost/", 10))
-        return cs_arena_printf(a, "apparmor=%s", legacy + 10);
-    return NULL;
+    return r;
 }
 
 static void set_ids(cs_security *out, const Runtime__V1__Int64Value *user, const Runtime__V1__Int64Value *group,
@@ -129,14 +91,16 @@ int cri_sandbox_security(const Runtime__V1__LinuxSandboxSecurityContext *sc, cs_
     memset(out, 0, sizeof *out);
     if (!sc)
         return 0;
-    if (sc->run_as_group && !sc->run_as_user)
-        return cs_error_set(err, CS_ERR_INVALID, "run_as_group needs run_as_user");
+    set_ids(out, sc->run_as_user, sc->run_as_group, sc->supplemental_groups, sc->n_supplemental_groups);
+    if (cs_security_check_user(out, false, err) != 0)
+        return -1;
     out->privileged = sc->privileged;
     out->readonly_rootfs = sc->readonly_rootfs;
-    set_ids(out, sc->run_as_user, sc->run_as_group, sc->supplemental_groups, sc->n_supplemental_groups);
-    if (seccomp_of(sc->seccomp, sc->seccomp_profile_path, a, &out->seccomp, err) != 0)
+    cs_profile_request seccomp = profile_request(sc->seccomp, sc->seccomp_profile_path);
+    if (cs_security_seccomp(&seccomp, a, &out->seccomp, err) != 0)
         return -1;
-    out->apparmor = apparmor_of(sc->apparmor, NULL, a);
+    cs_profile_request apparmor = profile_request(sc->apparmor, NULL);
+    cs_security_apparmor(&apparmor, &out->apparmor);
     return 0;
 }
 
@@ -146,14 +110,14 @@ int cri_container_security(const Runtime__V1__LinuxContainerSecurityContext *sc,
     memset(out, 0, sizeof *out);
     if (!sc)
         return 0;
-    if (sc->run_as_group && !sc->run_as_user && !(sc->run_as_username && *sc->run_as_username))
-        return cs_error_set(err, CS_ERR_INVALID, "run_as_group needs run_as_user or run_as_username");
-    out->privileged = sc->privileged;
-    out->readonly_rootfs = sc->readonly_rootfs;
-    out->no_new_privs = sc->no_new_privs;
     set_ids(out, sc->run_as_user, sc->run_as_group, sc->supplemental_groups, sc->n_supplemental_groups);
     if (sc->run_as_username && *sc->run_as_username)
         out->username = sc->run_as_username;
+    if (cs_security_check_user(out, true, err) != 0)
+        return -1;
+    out->privileged = sc->privileged;
+    out->readonly_rootfs = sc->readonly_rootfs;
+    out->no_new_privs = sc->no_new_privs;
     if (sc->capabilities) {
         out->cap_add = cri_strs(sc->capabilities->add_capabilities, sc->capabilities->n_add_capabilities);
         out->cap_drop = cri_strs(sc->capabilities->drop_capabilities, sc->capabilities->n_drop_capabilities);
@@ -163,9 +127,11 @@ int cri_container_security(const Runtime__V1__LinuxContainerSecurityContext *sc,
     out->has_readonly_paths = out->has_masked_paths;
     out->masked_paths = cri_strs(sc->masked_paths, sc->n_masked_paths);
     out->readonly_paths = cri_strs(sc->readonly_paths, sc->n_readonly_paths);
-    if (seccomp_of(sc->seccomp, sc->seccomp_profile_path, a, &out->seccomp, err) != 0)
+    cs_profile_request seccomp = profile_request(sc->seccomp, sc->seccomp_profile_path);
+    if (cs_security_seccomp(&seccomp, a, &out->seccomp, err) != 0)
         return -1;
-    out->apparmor = apparmor_of(sc->apparmor, sc->apparmor_profile, a);
+    cs_profile_request apparmor = profile_request(sc->apparmor, sc->apparmor_profile);
+    cs_security_apparmor(&apparmor, &out->apparmor);
     return 0;
 }
 

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/hostcaps.h"
 #include "backend/imageref.h"
 #include "docker/internal.h"
 #include "docker/labels.h"
@@ -102,7 +101,7 @@ static char *create_body(docker_backend *d, const cs_container_config *c, const 
     cs_jw_arr_end(&w);
     if (c->working_dir && *c->working_dir)
         cs_jw_kv_str(&w, "WorkingDir", c->working_dir);
-    char *user = docker_user_string(&c->security, a);
+    char *user = cs_security_user_string(&c->security, a);
     if (user)
         cs_jw_kv_str(&w, "User", user);
     cs_jw_kv_bool(&w, "Tty", c->tty);
@@ -136,18 +135,16 @@ static char *create_body(docker_backend *d, const cs_container_config *c, const 
         cs_jw_obj_end(&w);
     }
     cs_jw_arr_end(&w);
+    cs_security_host host;
+    cs_security_host_probe(atomic_load(&d->unknown_caps), &host);
     if (c->has_resources) {
         docker_put_resources(&w, &c->resources);
-        /* A negative score needs CAP_SYS_RESOURCE; never ask for what the host
-         * can't grant (runc would fail the whole container). */
-        if (c->resources.has_oom_score_adj) {
-            int64_t adj = c->resources.oom_score_adj;
-            if (adj < 0 && !cs_hostcaps_can_lower_oom())
-                adj = 0;
-            cs_jw_kv_int(&w, "OomScoreAdj", adj);
-        }
+        if (c->resources.has_oom_score_adj)
+            cs_jw_kv_int(&w, "OomScoreAdj", cs_security_oom_score_adj(&host, c->resources.oom_score_adj));
     }
-    docker_write_security(&w, &c->security, atomic_load(&d->unknown_caps));
+    cs_security_policy policy;
+    cs_security_decide(&c->security, &host, a, &policy);
+    docker_write_security(&w, &policy, a);
     cs_jw_obj_end(&w);
     cs_jw_obj_end(&w);
     char *s = cs_arena_strdup(a, cs_jw_str_view(&w));

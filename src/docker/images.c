@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 
 #include "backend/imageref.h"
+#include "backend/security.h"
 #include "docker/internal.h"
 #include "util/base64.h"
 #include "util/log.h"
@@ -40,23 +41,15 @@ static const char **normalized_refs(const cs_json *j, int arr, cs_arena *a, size
     return out;
 }
 
-/* The image config's User: "1003", "www-data", "1003:1004", "www-data:1004".
- * Only the user part matters to CRI: a uid when numeric, else a name. */
+/* The image config's User: only the user part matters to CRI, a uid when
+ * numeric, else a name. */
 static void set_user(cs_image *img, const char *user, cs_arena *a)
 {
-    if (!user || !*user)
-        return;
-    size_t n = strcspn(user, ":");
-    bool numeric = n > 0;
-    for (size_t i = 0; i < n; i++)
-        if (user[i] < '0' || user[i] > '9')
-            numeric = false;
-    if (numeric && n < 19) {
-        img->has_uid = true;
-        img->uid = strtoll(user, NULL, 10);
-    } else {
-        img->username = cs_arena_strndup(a, user, n);
-    }
+    cs_user u;
+    cs_security_parse_user(user, a, &u);
+    img->has_uid = u.has_uid;
+    img->uid = u.uid;
+    img->username = u.name;
 }
 
 static cs_image *image_from_json(const cs_json *j, int obj, cs_arena *a)

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "backend/backend.h"
+#include "backend/security.h"
 #include "docker/http.h"
 #include "util/json.h"
 
@@ -55,10 +56,9 @@ int docker_call_idempotent(docker_backend *d, const cs_ctx *ctx, const char *met
 /* security.c */
 /* "key": ["a", "b"] in an open object. */
 void docker_put_strs(cs_jw *w, const char *key, const cs_strs *s);
-char *docker_user_string(const cs_security *s, cs_arena *a);
 /* CapAdd, CapDrop, SecurityOpt, ReadonlyRootfs, MaskedPaths, ReadonlyPaths,
  * GroupAdd members of an open HostConfig object. */
-void docker_write_security(cs_jw *w, const cs_security *s, uint64_t unknown_caps);
+void docker_write_security(cs_jw *w, const cs_security_policy *p, cs_arena *a);
 /* Remembers a capability the engine refused by name ("unknown capability:
  * \"CAP_X\""); true when it is newly learned, so the caller may retry. */
 bool docker_note_unknown_cap(docker_backend *d, const char *msg);

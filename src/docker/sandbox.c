@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/hostcaps.h"
 #include "docker/internal.h"
 #include "docker/labels.h"
 #include "util/fs.h"
@@ -15,8 +14,6 @@
 
 /* The pause container never needs to linger on stop. */
 #define SANDBOX_STOP_TIMEOUT_S 10
-/* What dockershim gave the infra container, when the host allows it. */
-#define SANDBOX_OOM_SCORE_ADJ -998
 
 static const char *const proto_names[] = {"tcp", "udp", "sctp"};
 
@@ -81,7 +78,7 @@ static char *create_body(docker_backend *d, const cs_sandbox_config *c, cs_arena
     /* Docker refuses a hostname with the host's network: the pod gets the node's. */
     if (!host_net && c->hostname && *c->hostname)
         cs_jw_kv_str(&w, "Hostname", c->hostname);
-    char *user = docker_user_string(&c->security, a);
+    char *user = cs_security_user_string(&c->security, a);
     if (user)
         cs_jw_kv_str(&w, "User", user);
     put_labels(&w, c, a);
@@ -106,14 +103,14 @@ static char *create_body(docker_backend *d, const cs_sandbox_config *c, cs_arena
         docker_put_strs(&w, "DnsSearch", &c->dns_searches);
         docker_put_strs(&w, "DnsOptions", &c->dns_options);
     }
-    if (cs_hostcaps_can_lower_oom())
-        cs_jw_kv_int(&w, "OomScoreAdj", SANDBOX_OOM_SCORE_ADJ);
-    /* The pause process needs no privileges; a privileged pod's containers
-     * get theirs in their own configs. */
-    cs_security sec = c->security;
-    sec.privileged = false;
-    sec.cap_add.n = 0;
-    docker_write_security(&w, &sec, atomic_load(&d->unknown_caps));
+    cs_security_host host;
+    cs_security_host_probe(atomic_load(&d->unknown_caps), &host);
+    int64_t adj;
+    if (cs_security_sandbox_oom_score_adj(&host, &adj))
+        cs_jw_kv_int(&w, "OomScoreAdj", adj);
+    cs_security_policy policy;
+    cs_security_decide_sandbox(&c->security, &host, a, &policy);
+    docker_write_security(&w, &policy, a);
     cs_jw_obj_end(&w);
     cs_jw_obj_end(&w);
     char *s = cs_arena_strdup(a, cs_jw_str_view(&w));

@@ -1,7 +1,8 @@
-/* Security settings in Docker's terms: user, capabilities, seccomp, AppArmor,
- * read-only and masked paths. Privileged and "ALL" are expanded into the
- * host's bounding set rather than passed as Docker's Privileged, which makes
- * runc fail where root lacks capabilities (see backend/hostcaps.h). */
+/* The security policy (backend/security.h) in Docker's terms: CapAdd and
+ * CapDrop, SecurityOpt strings, read-only and masked paths. Privileged is
+ * never passed as Docker's Privileged: the policy has already expanded it
+ * into the host's bounding set, which runc can grant where root lacks
+ * capabilities. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,19 +10,6 @@
 
 #include "backend/hostcaps.h"
 #include "docker/internal.h"
-
-#define MAX_CAPS 64
-
-char *docker_user_string(const cs_security *s, cs_arena *a)
-{
-    if (s->username && *s->username)
-        return s->has_group ? cs_arena_printf(a, "%s:%lld", s->username, (long long)s->group)
-                            : cs_arena_strdup(a, s->username);
-    if (s->has_user)
-        return s->has_group ? cs_arena_printf(a, "%lld:%lld", (long long)s->user, (long long)s->group)
-                            : cs_arena_printf(a, "%lld", (long long)s->user);
-    return NULL;
-}
 
 void docker_put_strs(cs_jw *w, const char *key, const cs_strs *s)
 {
@@ -32,88 +20,44 @@ void docker_put_strs(cs_jw *w, const char *key, const cs_strs *s)
     cs_jw_arr_end(w);
 }
 
-static bool has_all(const cs_strs *caps)
+static const char *profile_opt(const char *kind, const cs_profile *p, cs_arena *a)
 {
-    for (size_t i = 0; i < caps->n; i++)
-        if (!strcasecmp(caps->items[i], "ALL"))
-            return true;
-    return false;
+    if (p->type == CS_PROFILE_UNCONFINED)
+        return cs_arena_printf(a, "%s=unconfined", kind);
+    if (p->type == CS_PROFILE_LOCALHOST) /* seccomp: the JSON itself; AppArmor: the name */
+        return cs_arena_printf(a, "%s=%s", kind, p->content ? p->content : p->ref ? p->ref : "");
+    return NULL; /* Docker's default */
 }
 
-/* Docker wants "CAP_X" or "X"; CRI clients send either. */
-static void put_cap(cs_jw *w, const char *cap)
+void docker_write_security(cs_jw *w, const cs_security_policy *p, cs_arena *a)
 {
-    char buf[64];
-    if (strncasecmp(cap, "CAP_", 4) == 0)
-        snprintf(buf, sizeof buf, "%s", cap);
-    else
-        snprintf(buf, sizeof buf, "CAP_%s", cap);
-    for (char *p = buf; *p; p++)
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char)(*p - 'a' + 'A');
-    cs_jw_string(w, buf);
-}
-
-void docker_write_security(cs_jw *w, const cs_security *s, uint64_t unknown_caps)
-{
-    bool all = s->privileged || has_all(&s->cap_add);
-    cs_jw_key(w, "CapAdd");
-    cs_jw_arr_begin(w);
-    if (all) {
-        const char *names[MAX_CAPS];
-        size_t n = cs_hostcaps_bounding(names, MAX_CAPS, unknown_caps);
-        for (size_t i = 0; i < n; i++)
-            cs_jw_string(w, names[i]);
-    } else {
-        for (size_t i = 0; i < s->cap_add.n; i++)
-            put_cap(w, s->cap_add.items[i]);
-    }
-    cs_jw_arr_end(w);
-    if (!s->privileged && s->cap_drop.n) {
-        cs_jw_key(w, "CapDrop");
-        cs_jw_arr_begin(w);
-        for (size_t i = 0; i < s->cap_drop.n; i++) {
-            if (!strcasecmp(s->cap_drop.items[i], "ALL"))
-                cs_jw_string(w, "ALL");
-            else
-                put_cap(w, s->cap_drop.items[i]);
-        }
-        cs_jw_arr_end(w);
-    }
+    docker_put_strs(w, "CapAdd", &p->cap_add);
+    if (p->cap_drop.n)
+        docker_put_strs(w, "CapDrop", &p->cap_drop);
 
     cs_jw_key(w, "SecurityOpt");
     cs_jw_arr_begin(w);
-    if (s->privileged || (s->seccomp && !strcmp(s->seccomp, "unconfined")))
-        cs_jw_string(w, "seccomp=unconfined");
-    else if (s->seccomp && *s->seccomp)
-        cs_jw_string(w, s->seccomp); /* already "seccomp=<json>" */
-    if (s->privileged || (s->apparmor && !strcmp(s->apparmor, "unconfined")))
-        cs_jw_string(w, "apparmor=unconfined");
-    else if (s->apparmor && *s->apparmor)
-        cs_jw_string(w, s->apparmor); /* "apparmor=<profile>" */
-    if (s->no_new_privs && !s->privileged)
+    const char *seccomp = profile_opt("seccomp", &p->seccomp, a);
+    if (seccomp)
+        cs_jw_string(w, seccomp);
+    const char *apparmor = profile_opt("apparmor", &p->apparmor, a);
+    if (apparmor)
+        cs_jw_string(w, apparmor);
+    if (p->no_new_privs)
         cs_jw_string(w, "no-new-privileges");
     cs_jw_arr_end(w);
 
-    cs_jw_kv_bool(w, "ReadonlyRootfs", s->readonly_rootfs);
-    /* Privileged containers see everything; otherwise CRI's lists win, and
-     * Docker's defaults apply when the client sent none. */
-    if (s->privileged) {
-        cs_strs none = {0};
-        docker_put_strs(w, "MaskedPaths", &none);
-        docker_put_strs(w, "ReadonlyPaths", &none);
-    } else {
-        if (s->has_masked_paths)
-            docker_put_strs(w, "MaskedPaths", &s->masked_paths);
-        if (s->has_readonly_paths)
-            docker_put_strs(w, "ReadonlyPaths", &s->readonly_paths);
-    }
-    if (s->n_supplemental_groups) {
+    cs_jw_kv_bool(w, "ReadonlyRootfs", p->readonly_rootfs);
+    if (p->has_masked_paths)
+        docker_put_strs(w, "MaskedPaths", &p->masked_paths);
+    if (p->has_readonly_paths)
+        docker_put_strs(w, "ReadonlyPaths", &p->readonly_paths);
+    if (p->n_supplemental_groups) {
         cs_jw_key(w, "GroupAdd");
         cs_jw_arr_begin(w);
-        for (size_t i = 0; i < s->n_supplemental_groups; i++) {
+        for (size_t i = 0; i < p->n_supplemental_groups; i++) {
             char g[32];
-            snprintf(g, sizeof g, "%lld", (long long)s->supplemental_groups[i]);
+            snprintf(g, sizeof g, "%lld", (long long)p->supplemental_groups[i]);
             cs_jw_string(w, g);
         }
         cs_jw_arr_end(w);
