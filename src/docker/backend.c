@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "backend/stats.h"
 #include "docker/internal.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -12,8 +13,7 @@ static void docker_destroy(cs_backend *b)
     docker_backend *d = docker_of(b);
     docker_events_stop(d);
     docker_logs_free(d->logs); /* before the client its threads use */
-    docker_samples_free(d);
-    pthread_mutex_destroy(&d->samples_mu);
+    cs_stats_free(d->stats);
     pthread_mutex_destroy(&d->refs_mu);
     docker_client_free(d->http);
     free(d->pause_image);
@@ -67,7 +67,7 @@ int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *e
     }
     d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
     d->pause_binary = cs_xstrdup(opts->pause_binary);
-    pthread_mutex_init(&d->samples_mu, NULL);
+    d->stats = docker_stats_new(d);
     pthread_mutex_init(&d->refs_mu, NULL);
     d->logs = docker_logs_new(d);
     docker_events_start(d);

@@ -21,9 +21,8 @@ typedef struct docker_backend {
     /* Host capabilities this engine doesn't know (Docker 20.10 predates
      * CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE): left out of expansions. */
     _Atomic uint64_t unknown_caps;
-    /* The previous CPU sample per container, for CPU rates (stats.c). */
-    pthread_mutex_t samples_mu;
-    struct docker_sample *samples;
+    /* Stats composition and its samples (backend/stats.h). */
+    struct cs_stats *stats;
     /* image id → the repo digest ContainerStatus reports (containers.c): an
      * id is content-addressed, so its digest never changes. */
     pthread_mutex_t refs_mu;
@@ -98,7 +97,7 @@ int docker_sandbox_containers(docker_backend *d, const cs_ctx *ctx, const char *
                               cs_error *err);
 
 /* stats.c */
-void docker_samples_free(docker_backend *d);
+struct cs_stats *docker_stats_new(docker_backend *d);
 int docker_container_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_container_stats **out,
                            cs_error *err);
 int docker_container_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
