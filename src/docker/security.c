@@ -4,9 +4,7 @@
  * into the host's bounding set, which runc can grant where root lacks
  * capabilities. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "backend/hostcaps.h"
 #include "docker/internal.h"
