@@ -218,6 +218,26 @@ void cs_security_decide_sandbox(const cs_security *s, const cs_security_host *h,
     cs_security_decide(&pause, h, a, out);
 }
 
+/* ---- default paths ---- */
+
+static const char *default_masked[] = {
+    "/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+};
+static const char *default_readonly[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+cs_strs cs_security_default_masked_paths(void)
+{
+    return (cs_strs){default_masked, sizeof default_masked / sizeof default_masked[0]};
+}
+
+cs_strs cs_security_default_readonly_paths(void)
+{
+    return (cs_strs){default_readonly, sizeof default_readonly / sizeof default_readonly[0]};
+}
+
 /* ---- oom_score_adj ---- */
 
 int64_t cs_security_oom_score_adj(const cs_security_host *h, int64_t want)

@@ -78,6 +78,12 @@ void cs_security_decide_sandbox(const cs_security *s, const cs_security_host *h,
  * from it): a mask by capability number. */
 uint64_t cs_security_default_caps(void);
 
+/* The masked and read-only paths a runtime applies when the client sent
+ * none (Docker's and containerd's defaults alike): what an OCI spec lists
+ * when has_masked_paths / has_readonly_paths is false. Static. */
+cs_strs cs_security_default_masked_paths(void);
+cs_strs cs_security_default_readonly_paths(void);
+
 /* oom_score_adj: the asked value, a negative one raised to 0 when the host
  * can't grant it (runc would fail the whole container). */
 int64_t cs_security_oom_score_adj(const cs_security_host *h, int64_t want);

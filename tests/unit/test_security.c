@@ -158,7 +158,13 @@ START_TEST(paths_pass_through)
     ck_assert(p.readonly_rootfs);
     ck_assert(p.no_new_privs);
     expect_strs(&p.masked_paths, masked, 2);
-    ck_assert(!p.has_readonly_paths); /* the runtime's default */
+    ck_assert(!p.has_readonly_paths); /* the runtime's default, for an OCI spec: */
+    cs_strs ro = cs_security_default_readonly_paths();
+    ck_assert_uint_eq(ro.n, 5);
+    ck_assert_str_eq(ro.items[3], "/proc/sys");
+    cs_strs mp = cs_security_default_masked_paths();
+    ck_assert_uint_eq(mp.n, 10);
+    ck_assert_str_eq(mp.items[2], "/proc/kcore");
     ck_assert_uint_eq(p.n_supplemental_groups, 2);
     ck_assert_int_eq(p.supplemental_groups[1], 20);
     cs_arena_free(a);
