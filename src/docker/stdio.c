@@ -49,7 +49,7 @@ static int read_full(docker_stdio *s, unsigned char *buf, size_t want, cs_error 
 {
     size_t have = 0;
     while (have < want) {
-        size_t n;
+        size_t n = 0;
         int rc = read_some(s, buf + have, want - have, &n, 1000, err);
         if (rc < 0)
             return -1;
