@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "backend/observe.h"
 #include "cri/cri.h"
 #include "docker/docker.h"
 #include "docker/http.h"
@@ -149,8 +150,8 @@ int main(int argc, char **argv)
         cs_metrics_set_inflight_source(metrics, (size_t (*)(void *))cs_server_inflight, server);
         cs_metrics_set_sessions_source(metrics, stream_sessions, streaming);
         cs_server_set_observer(server, cs_metrics_observe, metrics);
-        cs_metrics_set_engine_streams_source(metrics, docker_http_streams_open);
-        docker_http_set_observer(cs_metrics_observe_engine, metrics);
+        cs_metrics_set_engine_streams_source(metrics, cs_engine_streams_open);
+        cs_engine_set_observer(cs_metrics_observe_engine, metrics);
         if (cs_metrics_serve(metrics, cfg.metrics_addr, &err) != 0) {
             cs_err("cannot serve metrics", "error", err.msg, NULL);
             goto out;
@@ -175,7 +176,7 @@ out:
     cs_server_free(server);
     strm_server_free(streaming);
     cri_runtime_free(rt);
-    docker_http_set_observer(NULL, NULL);
+    cs_engine_set_observer(NULL, NULL);
     cs_metrics_free(metrics);
     free(config_json);
     free(found_pause);

@@ -117,14 +117,10 @@ int docker_ping(docker_client *c, const cs_ctx *ctx, cs_error *err);
 
 /* ---- observation (metrics) ---- */
 
-/* Called after every non-streaming request with its operation name (see
- * docker_op_name), result class (docker_result_class) and duration.
- * Process-wide; NULL unsets. The observer must outlive every call that may
- * still run: unset it, and stop the engine's users, before freeing its arg. */
-typedef void (*docker_observer_fn)(void *arg, const char *op, const char *result, int64_t duration_ns);
-void docker_http_set_observer(docker_observer_fn fn, void *arg);
-/* Streaming engine calls (events, logs, pulls) open now, over all clients. */
-uint64_t docker_http_streams_open(void);
+/* Every non-streaming request is reported to the engine-neutral observer
+ * (backend/observe.h) with its operation name (docker_op_name), result class
+ * (docker_result_class) and duration; streaming requests count in its
+ * streams gauge. */
 /* A bounded name for a request: the method and the path with object ids and
  * image names replaced by {id} / {name}, the query dropped, unknown shapes
  * folded into ".../other": "GET /containers/{id}/json",
