@@ -21,6 +21,8 @@ static int sandbox_config_in(const Runtime__V1__PodSandboxConfig *c, const char 
         cri_require(c->metadata->namespace_, "config.metadata.namespace", err) ||
         cri_require(c->metadata->uid, "config.metadata.uid", err))
         return -1;
+    if (cri_check_hostname(c->hostname, "config.hostname", err) != 0)
+        return -1;
     if (c->log_directory && *c->log_directory && c->log_directory[0] != '/')
         return cs_error_set(err, CS_ERR_INVALID, "config.log_directory %s: must be absolute", c->log_directory);
     out->name = c->metadata->name;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "fill.h"
 #include "cri/cri.h"
 #include "rpc/methods.h"
 #include "rpc/server.h"
@@ -49,93 +50,6 @@ static void down(void)
     cs_backend *b = rt->backend;
     cri_runtime_free(rt);
     free(b);
-}
-
-/* Every field of m set: numbers 1, enums their first value, one element per
- * repeated field, sub-messages filled in turn (to a depth), member `member` of
- * each oneof; without `truth` bools false and strings "a", with it bools true
- * but tty and strings "/a" but log_path. */
-static void fill(ProtobufCMessage *m, cs_arena *a, bool truth, unsigned member, int depth)
-{
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        char *base = (char *)m;
-        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            unsigned ordinal = 0; /* among the members of this oneof */
-            for (unsigned k = 0; k < i; k++)
-                ordinal += (d->fields[k].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-                           d->fields[k].quantifier_offset == f->quantifier_offset;
-            if (ordinal != member)
-                continue;
-            *(uint32_t *)(base + f->quantifier_offset) = f->id;
-        }
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth <= 0)
-            continue;
-        size_t sz;
-        switch (f->type) {
-        case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-            sz = 8;
-            break;
-        case PROTOBUF_C_TYPE_BOOL:
-            sz = sizeof(protobuf_c_boolean);
-            break;
-        case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_MESSAGE:
-            sz = sizeof(void *);
-            break;
-        case PROTOBUF_C_TYPE_BYTES:
-            sz = sizeof(ProtobufCBinaryData);
-            break;
-        default:
-            sz = 4;
-        }
-        void *slot = base + f->offset;
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            *(size_t *)(base + f->quantifier_offset) = 1;
-            void *arr = cs_arena_alloc(a, sz);
-            memset(arr, 0, sz);
-            *(void **)slot = arr;
-            slot = arr;
-        } else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-                   f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) {
-            *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
-        }
-        switch (f->type) {
-        case PROTOBUF_C_TYPE_BOOL: /* no tty, so "tty and stderr" is not the error */
-            *(protobuf_c_boolean *)slot = truth && strcmp(f->name, "tty") != 0;
-            break;
-        case PROTOBUF_C_TYPE_ENUM:
-            *(int *)slot = ((const ProtobufCEnumDescriptor *)f->descriptor)->values[0].value;
-            break;
-        case PROTOBUF_C_TYPE_FLOAT:
-            *(float *)slot = 1;
-            break;
-        case PROTOBUF_C_TYPE_DOUBLE:
-            *(double *)slot = 1;
-            break;
-        case PROTOBUF_C_TYPE_STRING:
-            /* some fields want absolute paths; log_path a relative one */
-            *(char **)slot = cs_arena_strdup(a, truth && strcmp(f->name, "log_path") != 0 ? "/a" : "a");
-            break;
-        case PROTOBUF_C_TYPE_BYTES:
-            *(ProtobufCBinaryData *)slot = (ProtobufCBinaryData){.len = 1, .data = (uint8_t *)cs_arena_strdup(a, "a")};
-            break;
-        case PROTOBUF_C_TYPE_MESSAGE: {
-            const ProtobufCMessageDescriptor *sd = f->descriptor;
-            ProtobufCMessage *sub = cs_arena_alloc(a, sd->sizeof_message);
-            protobuf_c_message_init(sd, sub);
-            fill(sub, a, truth, member, depth - 1);
-            *(ProtobufCMessage **)slot = sub;
-            break;
-        }
-        default:
-            if (sz == 8)
-                *(int64_t *)slot = 1;
-            else
-                *(int32_t *)slot = 1;
-        }
-    }
 }
 
 /* RPCs that answer without the engine. */
@@ -191,7 +105,7 @@ START_TEST(every_rpc_without_ops)
             ProtobufCMessage *req = cs_arena_alloc(a, in->sizeof_message);
             protobuf_c_message_init(in, req);
             if (variant > 0)
-                fill(req, a, variant >= 2, variant == 3, 6); /* 1, 2: first oneof member; 3: second */
+                tc_fill_message(req, a, &(tc_fill){.truth = variant >= 2, .member = variant == 3, .depth = 6}); /* 1, 2: first oneof member; 3: second */
             grpc_status_code code = call_one(me, req);
             cs_arena_free(a);
             bool fine = code == GRPC_STATUS_UNIMPLEMENTED || code == GRPC_STATUS_INVALID_ARGUMENT ||
