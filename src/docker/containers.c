@@ -301,11 +301,6 @@ static int stop_one(docker_backend *d, const cs_ctx *ctx, const char *id, int64_
                                   cs_arena_printf(a, "/containers/%s/stop?t=%lld", id, (long long)timeout_s), err);
 }
 
-static int remove_one(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, cs_error *err)
-{
-    return docker_call_idempotent(d, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", id), err);
-}
-
 int docker_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err)
 {
     cs_error local;
@@ -334,7 +329,7 @@ int docker_container_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs
     int rc = resolve(d, ctx, id, a, &full, err);
     if (rc != 0 && err->code == CS_ERR_NOT_FOUND)
         rc = 0, full = NULL; /* idempotent */
-    if (rc == 0 && full && remove_one(d, ctx, full, a, err) != 0)
+    if (rc == 0 && full && docker_remove_container(d, ctx, full, err) != 0)
         rc = cs_error_wrap(err, "remove container %s", id);
     cs_arena_free(a);
     return rc;
@@ -354,7 +349,7 @@ int docker_sandbox_containers(docker_backend *d, const cs_ctx *ctx, const char *
         if (!cid)
             continue;
         if (remove)
-            rc = remove_one(d, ctx, cid, a, err);
+            rc = docker_remove_container(d, ctx, cid, err);
         else if (cs_json_str_eq(j, cs_json_key(j, it, "State"), "running"))
             rc = stop_one(d, ctx, cid, SANDBOX_MEMBER_STOP_TIMEOUT_S, a, err);
     }

@@ -46,6 +46,9 @@ const char *docker_client_endpoint(const docker_client *c);
 /* Negotiated version ("1.41") copied into buf; false (and "") before
  * negotiation or after the engine was lost. */
 bool docker_client_api_version_copy(docker_client *c, char *buf, size_t size);
+/* The daemon's own version ("20.10.24+dfsg1") that came with the negotiated
+ * API version; false as docker_client_api_version_copy. */
+bool docker_client_engine_version_copy(docker_client *c, char *buf, size_t size);
 /* Negotiates now if not yet done; the version in use goes to buf (size >=
  * DOCKER_API_VERSION_SIZE). Failures as docker_request. */
 int docker_client_negotiate(docker_client *c, const cs_ctx *ctx, char *buf, size_t size, cs_error *err);

@@ -234,8 +234,7 @@ int docker_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_e
     if (rc == 1) {
         rc = docker_sandbox_containers(d, ctx, full, true, err);
         if (rc == 0)
-            rc = docker_call_idempotent(d, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", full),
-                                        err);
+            rc = docker_remove_container(d, ctx, full, err);
         if (rc != 0)
             cs_error_wrap(err, "remove sandbox %s", id);
         else
