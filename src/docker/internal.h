@@ -16,6 +16,9 @@ typedef struct docker_backend {
     docker_client *http;
     char *pause_image;  /* the sandbox image */
     char *pause_binary; /* imported as pause_image when it is missing */
+    /* pause_image was seen present: RunPodSandbox skips the check until a
+     * create says it is gone (sandbox.c). */
+    atomic_bool pause_present;
     docker_logs *logs;  /* CRI log writers, one per running container */
     /* Host capabilities this engine doesn't know (Docker 20.10 predates
      * CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE): left out of expansions. */
