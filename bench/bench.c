@@ -1,15 +1,21 @@
 /* crishim-bench: latency and throughput of CRI calls through crishim, each
  * beside the same operation done directly on the Docker API (the floor), and
- * crishim's memory. Prints one table. Run it through scripts/bench.sh, which
+ * crishim's memory. Prints tables. Run it through scripts/bench.sh, which
  * starts a private engine and a crishim for it:
  *
  *   crishim-bench --crishim unix:/path.sock --docker unix:///path/docker.sock
- *                 --pid <crishim pid> --image <busybox ref> [--pods N] [--only lists]
+ *                 --pid <crishim pid> --image <busybox ref> [--pods N]
+ *                 [--only lists|density] [--rounds R]
  *
+ * Default: the read calls at 1, 8 and 32 clients, then each pod lifecycle
+ * step (R rounds) beside the Docker requests crishim makes for that step,
+ * sent directly; memory idle, loaded and after teardown.
  * --only lists: the calls whose cost grows with the number of containers
  * (ListContainers, ListContainerStats, ListPodSandboxMetrics) and nothing
  * else, for runs with hundreds of pods; Docker's one-shot stats (a second or
  * more per container) are left out there.
+ * --only density: crishim's private dirty memory per running container with
+ * N pods, and RSS after they are all torn down against idle.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +25,7 @@
 
 #include "client.h"
 #include "docker/http.h"
+#include "util/json.h"
 #include "runtime/v1/api.pb-c.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -28,7 +35,8 @@
 static const char *crishim_target, *docker_host, *image;
 static int crishim_pid;
 static int npods = 20;
-static bool lists_only;
+static bool lists_only, density_only;
+static int step_rounds = 20;
 
 /* ---- timing ---- */
 
@@ -380,6 +388,271 @@ static void lifecycle(int rounds)
     tc_close(c);
 }
 
+/* ---- each lifecycle step, through crishim and as the Docker calls it makes ---- */
+
+enum { S_RUN, S_CREATE, S_START, S_STOP, S_REMOVE, S_STOP_POD, S_REMOVE_POD, NSTEPS };
+static const char *const step_names[NSTEPS] = {"RunPodSandbox", "CreateContainer", "StartContainer",
+                                               "StopContainer", "RemoveContainer", "StopPodSandbox",
+                                               "RemovePodSandbox"};
+/* What crishim asks Docker for in each step (src/docker/sandbox.c,
+ * containers.c), which the direct side repeats. */
+static const char *const step_calls[NSTEPS] = {
+    "POST /containers/create, POST /containers/{id}/start",
+    "GET /containers/{pod}/json, GET /images/{ref}/json, POST /containers/create",
+    "GET /containers/{id}/json, POST /containers/{id}/start",
+    "GET /containers/{id}/json, POST /containers/{id}/stop",
+    "GET /containers/{id}/json, DELETE /containers/{id}",
+    "GET /containers/{pod}/json, GET /containers/json (its containers), POST /containers/{pod}/stop",
+    "GET /containers/{pod}/json, GET /containers/json (its containers), DELETE /containers/{pod}"};
+
+static void crishim_steps(tc_client *c, int n, samples *s)
+{
+    char name[32], uid[64];
+    snprintf(name, sizeof name, "step%d", n);
+    snprintf(uid, sizeof uid, "step-%d-%d", (int)getpid(), n);
+    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+    md.name = name;
+    md.namespace_ = "bench";
+    md.uid = uid;
+    Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+    pc.metadata = &md;
+    pc.hostname = name;
+    Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    rp.config = &pc;
+    ProtobufCMessage *x;
+    double t0 = now_ms();
+    unary(c, RT("RunPodSandbox"), &rp.base, &runtime__v1__run_pod_sandbox_response__descriptor, &x);
+    add_sample(&s[S_RUN], now_ms() - t0);
+    char *pod = strdup(((Runtime__V1__RunPodSandboxResponse *)x)->pod_sandbox_id);
+    protobuf_c_message_free_unpacked(x, NULL);
+
+    Runtime__V1__ContainerMetadata cm = RUNTIME__V1__CONTAINER_METADATA__INIT;
+    cm.name = "app";
+    Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+    img.image = (char *)image;
+    char *cmd[] = {"sleep", "3600"};
+    Runtime__V1__ContainerConfig cc = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+    cc.metadata = &cm;
+    cc.image = &img;
+    cc.command = cmd;
+    cc.n_command = 2;
+    Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+    cr.pod_sandbox_id = pod;
+    cr.config = &cc;
+    cr.sandbox_config = &pc;
+    t0 = now_ms();
+    unary(c, RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor, &x);
+    add_sample(&s[S_CREATE], now_ms() - t0);
+    char *id = strdup(((Runtime__V1__CreateContainerResponse *)x)->container_id);
+    protobuf_c_message_free_unpacked(x, NULL);
+
+    Runtime__V1__StartContainerRequest sr = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+    sr.container_id = id;
+    t0 = now_ms();
+    unary(c, RT("StartContainer"), &sr.base, &runtime__v1__start_container_response__descriptor, &x);
+    add_sample(&s[S_START], now_ms() - t0);
+    protobuf_c_message_free_unpacked(x, NULL);
+
+    Runtime__V1__StopContainerRequest sc = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+    sc.container_id = id;
+    t0 = now_ms();
+    unary(c, RT("StopContainer"), &sc.base, &runtime__v1__stop_container_response__descriptor, &x);
+    add_sample(&s[S_STOP], now_ms() - t0);
+    protobuf_c_message_free_unpacked(x, NULL);
+
+    Runtime__V1__RemoveContainerRequest rc = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+    rc.container_id = id;
+    t0 = now_ms();
+    unary(c, RT("RemoveContainer"), &rc.base, &runtime__v1__remove_container_response__descriptor, &x);
+    add_sample(&s[S_REMOVE], now_ms() - t0);
+    protobuf_c_message_free_unpacked(x, NULL);
+
+    Runtime__V1__StopPodSandboxRequest sp = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    sp.pod_sandbox_id = pod;
+    t0 = now_ms();
+    unary(c, RT("StopPodSandbox"), &sp.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &x);
+    add_sample(&s[S_STOP_POD], now_ms() - t0);
+    protobuf_c_message_free_unpacked(x, NULL);
+
+    Runtime__V1__RemovePodSandboxRequest rr = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    rr.pod_sandbox_id = pod;
+    t0 = now_ms();
+    unary(c, RT("RemovePodSandbox"), &rr.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &x);
+    add_sample(&s[S_REMOVE_POD], now_ms() - t0);
+    protobuf_c_message_free_unpacked(x, NULL);
+    free(pod);
+    free(id);
+}
+
+/* One Docker request; 404 and 304 are fine (idempotent stops and removes).
+ * Returns the body's "Id" when asked (malloc'd). */
+static char *d_call(docker_client *d, const char *method, const char *path, const char *body, bool want_id)
+{
+    docker_response r;
+    cs_error err;
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 120000};
+    if (docker_request(d, &ctx, method, path, body, body ? strlen(body) : 0, NULL, &r, &err) != 0 ||
+        (r.status >= 400 && r.status != 404)) {
+        fprintf(stderr, "bench: docker %s %s: %s %.300s\n", method, path, err.msg, r.body ? r.body : "");
+        exit(1);
+    }
+    char *id = NULL;
+    cs_json *j;
+    if (want_id && r.body && cs_json_parse(r.body, r.body_len, &j, &err) == 0) {
+        id = cs_json_get_str(j, 0, "Id", NULL);
+        cs_json_free(j);
+    }
+    docker_response_clear(&r);
+    return id;
+}
+
+/* Pod-scoped labels like crishim's, under a key crishim does not list. */
+#define DIRECT_LABELS                                                                                            \
+    "\"bench.direct\":\"1\",\"bench.name\":\"%s\",\"bench.namespace\":\"bench\",\"bench.uid\":\"%s\","                  \
+    "\"bench.attempt\":\"0\",\"bench.created\":\"1\",\"bench.log-directory\":\"\",\"bench.namespaces\":\"0,0,0\","        \
+    "\"bench.runtime-handler\":\"\""
+
+static void docker_steps(docker_client *d, int n, samples *s)
+{
+    char name[64], uid[64], path[512], body[2048], filter[512];
+    snprintf(name, sizeof name, "dstep%d", n);
+    snprintf(uid, sizeof uid, "dstep-%d-%d", (int)getpid(), n);
+    double t0 = now_ms();
+    snprintf(path, sizeof path, "/containers/create?name=benchd_POD_%s_%s", name, uid);
+    snprintf(body, sizeof body,
+             "{\"Image\":\"localhost/crishim/pause:%s\",\"Hostname\":\"%s\",\"Labels\":{" DIRECT_LABELS
+             "},\"ExposedPorts\":{},\"HostConfig\":{\"NetworkMode\":\"bridge\",\"PortBindings\":{},"
+             "\"IpcMode\":\"shareable\",\"Dns\":[],\"DnsSearch\":[],\"DnsOptions\":[],\"CapAdd\":[],"
+             "\"SecurityOpt\":[]}}",
+             CRISHIM_VERSION, name, name, uid);
+    char *pod = d_call(d, "POST", path, body, true);
+    snprintf(path, sizeof path, "/containers/%s/start", pod);
+    d_call(d, "POST", path, NULL, false);
+    add_sample(&s[S_RUN], now_ms() - t0);
+
+    t0 = now_ms();
+    snprintf(path, sizeof path, "/containers/%s/json", pod);
+    d_call(d, "GET", path, NULL, false);
+    snprintf(path, sizeof path, "/images/%s/json", image);
+    char *img = d_call(d, "GET", path, NULL, true);
+    snprintf(path, sizeof path, "/containers/create?name=benchd_app_%s_bench_%s_0", name, uid);
+    snprintf(body, sizeof body,
+             "{\"Image\":\"%s\",\"Entrypoint\":[\"sleep\",\"3600\"],\"Env\":[],\"Labels\":{" DIRECT_LABELS
+             ",\"bench.sandbox-id\":\"%s\",\"bench.image\":\"%s\",\"bench.log-path\":\"\",\"bench.mounts\":\"[]\"},"
+             "\"HostConfig\":{\"NetworkMode\":\"container:%s\",\"IpcMode\":\"container:%s\","
+             "\"PidMode\":\"container:%s\",\"Binds\":[],\"Devices\":[],\"CapAdd\":[],\"SecurityOpt\":[]}}",
+             img, "app", uid, pod, image, pod, pod, pod);
+    char *id = d_call(d, "POST", path, body, true);
+    add_sample(&s[S_CREATE], now_ms() - t0);
+
+    t0 = now_ms();
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    d_call(d, "GET", path, NULL, false);
+    snprintf(path, sizeof path, "/containers/%s/start", id);
+    d_call(d, "POST", path, NULL, false);
+    add_sample(&s[S_START], now_ms() - t0);
+
+    t0 = now_ms();
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    d_call(d, "GET", path, NULL, false);
+    snprintf(path, sizeof path, "/containers/%s/stop?t=0", id);
+    d_call(d, "POST", path, NULL, false);
+    add_sample(&s[S_STOP], now_ms() - t0);
+
+    t0 = now_ms();
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    d_call(d, "GET", path, NULL, false);
+    snprintf(path, sizeof path, "/containers/%s?force=1&v=1", id);
+    d_call(d, "DELETE", path, NULL, false);
+    add_sample(&s[S_REMOVE], now_ms() - t0);
+
+    /* the pod's containers: a label filter, as crishim lists them */
+    snprintf(filter, sizeof filter,
+             "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22bench.sandbox-id%%3D%s%%22%%5D%%7D", pod);
+    t0 = now_ms();
+    snprintf(path, sizeof path, "/containers/%s/json", pod);
+    d_call(d, "GET", path, NULL, false);
+    d_call(d, "GET", filter, NULL, false);
+    snprintf(path, sizeof path, "/containers/%s/stop?t=10", pod);
+    d_call(d, "POST", path, NULL, false);
+    add_sample(&s[S_STOP_POD], now_ms() - t0);
+
+    t0 = now_ms();
+    snprintf(path, sizeof path, "/containers/%s/json", pod);
+    d_call(d, "GET", path, NULL, false);
+    d_call(d, "GET", filter, NULL, false);
+    snprintf(path, sizeof path, "/containers/%s?force=1&v=1", pod);
+    d_call(d, "DELETE", path, NULL, false);
+    add_sample(&s[S_REMOVE_POD], now_ms() - t0);
+    free(pod);
+    free(img);
+    free(id);
+}
+
+/* Rounds of the lifecycle, crishim and Docker alternating so drift in the
+ * engine hits both alike. */
+static void steps(int n)
+{
+    tc_client *c = tc_connect(crishim_target);
+    docker_client *d = NULL;
+    docker_client_new(docker_host, &d, NULL);
+    samples cs[NSTEPS], ds[NSTEPS];
+    for (int k = 0; k < NSTEPS; k++) {
+        cs[k] = (samples){.mu = PTHREAD_MUTEX_INITIALIZER};
+        ds[k] = (samples){.mu = PTHREAD_MUTEX_INITIALIZER};
+    }
+    for (int i = 0; i < n; i++) {
+        crishim_steps(c, 200000 + i, cs);
+        docker_steps(d, 200000 + i, ds);
+    }
+    printf("\npod lifecycle, step by step (%d rounds, one client): crishim beside the Docker requests it makes for "
+           "the step, sent directly\n\n", n);
+    printf("| step | crishim p50 ms | p99 ms | docker p50 ms | p99 ms | ratio p50 | docker requests |\n");
+    printf("|---|---|---|---|---|---|---|\n");
+    for (int k = 0; k < NSTEPS; k++) {
+        double c50 = pct(&cs[k], 0.5), d50 = pct(&ds[k], 0.5);
+        printf("| %-16s | %8.2f | %8.2f | %8.2f | %8.2f | %5.3f | %s |\n", step_names[k], c50, pct(&cs[k], 0.99), d50,
+               pct(&ds[k], 0.99), d50 > 0 ? c50 / d50 : 0, step_calls[k]);
+        free(cs[k].ms);
+        free(ds[k].ms);
+    }
+    fflush(stdout);
+    docker_client_free(d);
+    tc_close(c);
+}
+
+/* ---- memory with many containers ---- */
+
+static void density(int n)
+{
+    long idle_rss = rss_kib(), idle_dirty = mem_kib("Private_Dirty");
+    tc_client *c = tc_connect(crishim_target);
+    char **pods = calloc((size_t)n, sizeof *pods), **ctrs = calloc((size_t)n, sizeof *ctrs);
+    double t0 = now_ms();
+    for (int i = 0; i < n; i++)
+        ctrs[i] = run_pod(c, i, &pods[i]);
+    double made = (now_ms() - t0) / 1000;
+    sleep(2); /* let the burst's workers settle */
+    long rss = rss_kib(), dirty = mem_kib("Private_Dirty");
+    for (int i = 0; i < n; i++) {
+        end_pod(c, pods[i], ctrs[i]);
+        free(pods[i]);
+        free(ctrs[i]);
+    }
+    free(pods);
+    free(ctrs);
+    tc_close(c);
+    sleep(3); /* the pool trims when it falls idle after a burst */
+    long after_rss = rss_kib(), after_dirty = mem_kib("Private_Dirty");
+    printf("\n%d pods with one running container each (made in %.1f s):\n", n, made);
+    printf("| | RSS KiB | private dirty KiB |\n|---|---|---|\n");
+    printf("| idle | %ld | %ld |\n| %d containers running | %ld | %ld |\n| after teardown | %ld | %ld |\n",
+           idle_rss, idle_dirty, n, rss, dirty, after_rss, after_dirty);
+    printf("\nprivate dirty per running container: %.1f KiB; RSS after teardown %.0f %% of idle.\n",
+           n > 0 ? (double)(dirty - idle_dirty) / n : 0, idle_rss > 0 ? 100.0 * (double)after_rss / (double)idle_rss : 0);
+    fflush(stdout);
+}
+
 /* ---- containers to measure against ---- */
 
 static char *first_container(void)
@@ -410,8 +683,11 @@ int main(int argc, char **argv)
             image = argv[i + 1];
         else if (!strcmp(argv[i], "--pods"))
             npods = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--only"))
+        else if (!strcmp(argv[i], "--only")) {
             lists_only = !strcmp(argv[i + 1], "lists");
+            density_only = !strcmp(argv[i + 1], "density");
+        } else if (!strcmp(argv[i], "--rounds"))
+            step_rounds = atoi(argv[i + 1]);
     }
     if (!crishim_target || !docker_host || !crishim_pid) {
         fprintf(stderr, "usage: crishim-bench --crishim unix:/sock --docker unix:///docker.sock --pid PID\n");
@@ -424,6 +700,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: --image is required\n");
         return 2;
     }
+    long first_rss = rss_kib(), first_dirty = mem_kib("Private_Dirty"); /* crishim as started */
     {
         tc_client *c = tc_connect(crishim_target);
         Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
@@ -433,6 +710,13 @@ int main(int argc, char **argv)
         ProtobufCMessage *x;
         unary(c, "/runtime.v1.ImageService/PullImage", &pull.base, &runtime__v1__pull_image_response__descriptor, &x);
         protobuf_c_message_free_unpacked(x, NULL);
+        if (density_only) {
+            tc_close(c);
+            printf("crishim as started: RSS %ld KiB, private dirty %ld KiB\n", first_rss, first_dirty);
+            density(npods);
+            docker_http_global_cleanup();
+            return 0;
+        }
         double t0 = now_ms();
         for (int i = 0; i < npods; i++) {
             char *pod;
@@ -482,9 +766,13 @@ int main(int argc, char **argv)
     long after = rss_kib();
     (void)after;
     lifecycle(10);
+    steps(step_rounds);
+    sleep(3); /* the pool trims when it falls idle after a burst */
     printf("\ncrishim memory before the load: RSS %ld KiB, of it private dirty (heap, stacks) %ld KiB; "
-           "after it: RSS %ld KiB, private dirty %ld KiB. The rest of RSS is shared libraries' clean pages.\n",
-           idle, idle_dirty, loaded, loaded_dirty);
+           "after it: RSS %ld KiB, private dirty %ld KiB; after the lifecycle rounds were torn down: RSS %ld KiB "
+           "(%.0f %% of before the load), private dirty %ld KiB. The rest of RSS is shared libraries' clean pages.\n",
+           idle, idle_dirty, loaded, loaded_dirty, rss_kib(), idle > 0 ? 100.0 * (double)rss_kib() / (double)idle : 0,
+           mem_kib("Private_Dirty"));
     printf("docker floor for stats: one-shot /containers/{id}/stats per container, as cri-dockerd does.\n");
     free(cid);
     docker_http_global_cleanup();

@@ -8,6 +8,7 @@
 #include "backend/imageref.h"
 #include "cri/convert.h"
 #include "rpc/methods.h"
+#include "rpc/wire.h"
 #include "runtime/v1/api.pb-c.h"
 
 static cs_method *methods;
@@ -35,6 +36,8 @@ static void validate(const ProtobufCMessage *m, cs_arena *a)
         }
     } else if (d == &runtime__v1__run_pod_sandbox_request__descriptor) {
         const Runtime__V1__RunPodSandboxRequest *r = (const void *)m;
+        if (r->config)
+            cri_check_hostname(r->config->hostname, "config.hostname", NULL);
         if (r->config && r->config->linux)
             cri_sandbox_security(r->config->linux->security_context, a, &sec, NULL);
     } else if (d == &runtime__v1__pull_image_request__descriptor) {
@@ -57,8 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_arena *a = cs_arena_new();
     ProtobufCAllocator al = cs_arena_pb_allocator(a);
     ProtobufCMessage *m = protobuf_c_message_unpack(me->desc->input, &al, size - 1, data + 1);
-    if (m)
+    if (m) {
+        char field[256];
+        cs_wire_find_nul(me->desc->input, data + 1, size - 1, field, sizeof field); /* as the server does */
         validate(m, a);
+    }
     cs_arena_free(a);
     return 0;
 }

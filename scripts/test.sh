@@ -13,6 +13,14 @@ build=${CRISHIM_TEST_BUILD:-$root/build-test}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCRISHIM_SANITIZE=ON -DCRISHIM_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
+# A release build (-O2 finds warnings the debug build does not), build only,
+# in its own tree; CRISHIM_RELEASE_BUILD=0 skips it.
+if [ "${CRISHIM_RELEASE_BUILD:-1}" != 0 ]; then
+    release=${CRISHIM_RELEASE_BUILD_DIR:-$root/build-release}
+    nice cmake -S "$root" -B "$release" -DCMAKE_BUILD_TYPE=Release -DCRISHIM_WERROR=ON >/dev/null
+    nice cmake --build "$release" -j"$(nproc)"
+fi
+
 fuzz_secs=${CRISHIM_FUZZ_SECONDS:-15}
 if [ "$fuzz_secs" -gt 0 ]; then
     "$root/scripts/fuzz.sh" "$fuzz_secs"

@@ -1,6 +1,7 @@
 /* crishim: the daemon. Flags → config, backend choice, the gRPC server, and
  * signals. All logic lives in the library under src/. */
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "backend/observe.h"
 #include "cri/cri.h"
 #include "docker/docker.h"
 #include "docker/http.h"
@@ -110,6 +112,12 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* glibc gives each thread that allocates under contention an arena of its
+     * own (up to 8 per core) and rarely returns their memory: a burst of
+     * calls on many workers would leave RSS at a multiple of idle. Two arenas
+     * keep contention low for a daemon of short calls; the worker pool trims
+     * after bursts. */
+    mallopt(M_ARENA_MAX, 2);
 
     if (docker_http_global_init(&err) != 0) {
         cs_err("cannot initialise the HTTP client", "error", err.msg, NULL);
@@ -149,8 +157,8 @@ int main(int argc, char **argv)
         cs_metrics_set_inflight_source(metrics, (size_t (*)(void *))cs_server_inflight, server);
         cs_metrics_set_sessions_source(metrics, stream_sessions, streaming);
         cs_server_set_observer(server, cs_metrics_observe, metrics);
-        cs_metrics_set_engine_streams_source(metrics, docker_http_streams_open);
-        docker_http_set_observer(cs_metrics_observe_engine, metrics);
+        cs_metrics_set_engine_streams_source(metrics, cs_engine_streams_open);
+        cs_engine_set_observer(cs_metrics_observe_engine, metrics);
         if (cs_metrics_serve(metrics, cfg.metrics_addr, &err) != 0) {
             cs_err("cannot serve metrics", "error", err.msg, NULL);
             goto out;
@@ -175,7 +183,7 @@ out:
     cs_server_free(server);
     strm_server_free(streaming);
     cri_runtime_free(rt);
-    docker_http_set_observer(NULL, NULL);
+    cs_engine_set_observer(NULL, NULL);
     cs_metrics_free(metrics);
     free(config_json);
     free(found_pause);

@@ -422,8 +422,219 @@ static inline const char *cs_backend_name(const cs_backend *b)
 
 static inline void cs_backend_free(cs_backend *b)
 {
-    if (b)
+    if (b && b->ops->destroy)
         b->ops->destroy(b);
+}
+
+/* ---- calling an op ----
+ * Every caller goes through these, never through b->ops directly: an op a
+ * backend leaves NULL answers UNIMPLEMENTED ("<op> is not supported by the
+ * <name> backend yet") instead of crashing the daemon. */
+
+/* Sets err to that UNIMPLEMENTED and returns -1. */
+int cs_backend_unimplemented(const cs_backend *b, const char *op, cs_error *err);
+
+/* Without the op: not ready, saying why. */
+void cs_backend_status(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_status *out);
+
+/* Without the op: NULL (no events). */
+static inline cs_event_hub *cs_backend_events(cs_backend *b)
+{
+    return b->ops->events ? b->ops->events(b) : NULL;
+}
+
+static inline int cs_backend_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out,
+                                     cs_error *err)
+{
+    return b->ops->version ? b->ops->version(b, ctx, a, out, err) : cs_backend_unimplemented(b, "version", err);
+}
+
+static inline int cs_backend_info(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_info *out, cs_error *err)
+{
+    return b->ops->info ? b->ops->info(b, ctx, a, out, err) : cs_backend_unimplemented(b, "info", err);
+}
+
+static inline int cs_backend_image_list(cs_backend *b, const cs_ctx *ctx, const char *filter_ref, cs_arena *a,
+                                        cs_image ***out, size_t *n, cs_error *err)
+{
+    return b->ops->image_list ? b->ops->image_list(b, ctx, filter_ref, a, out, n, err)
+                              : cs_backend_unimplemented(b, "image_list", err);
+}
+
+static inline int cs_backend_image_status(cs_backend *b, const cs_ctx *ctx, const char *ref, bool verbose, cs_arena *a,
+                                          cs_image **out, cs_error *err)
+{
+    return b->ops->image_status ? b->ops->image_status(b, ctx, ref, verbose, a, out, err)
+                                : cs_backend_unimplemented(b, "image_status", err);
+}
+
+static inline int cs_backend_image_pull(cs_backend *b, const cs_ctx *ctx, const char *ref, const cs_auth *auth,
+                                        cs_arena *a, const char **image_id, cs_error *err)
+{
+    return b->ops->image_pull ? b->ops->image_pull(b, ctx, ref, auth, a, image_id, err)
+                              : cs_backend_unimplemented(b, "image_pull", err);
+}
+
+static inline int cs_backend_image_remove(cs_backend *b, const cs_ctx *ctx, const char *ref, cs_error *err)
+{
+    return b->ops->image_remove ? b->ops->image_remove(b, ctx, ref, err)
+                                : cs_backend_unimplemented(b, "image_remove", err);
+}
+
+static inline int cs_backend_image_fs_info(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_fs_usage *image_fs,
+                                           cs_fs_usage *container_fs, bool *has_container_fs, cs_error *err)
+{
+    return b->ops->image_fs_info ? b->ops->image_fs_info(b, ctx, a, image_fs, container_fs, has_container_fs, err)
+                                 : cs_backend_unimplemented(b, "image_fs_info", err);
+}
+
+static inline int cs_backend_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config *cfg, cs_arena *a,
+                                         const char **id, cs_error *err)
+{
+    return b->ops->sandbox_run ? b->ops->sandbox_run(b, ctx, cfg, a, id, err)
+                               : cs_backend_unimplemented(b, "sandbox_run", err);
+}
+
+static inline int cs_backend_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return b->ops->sandbox_stop ? b->ops->sandbox_stop(b, ctx, id, err)
+                                : cs_backend_unimplemented(b, "sandbox_stop", err);
+}
+
+static inline int cs_backend_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return b->ops->sandbox_remove ? b->ops->sandbox_remove(b, ctx, id, err)
+                                  : cs_backend_unimplemented(b, "sandbox_remove", err);
+}
+
+static inline int cs_backend_sandbox_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
+                                            cs_sandbox **out, cs_error *err)
+{
+    return b->ops->sandbox_status ? b->ops->sandbox_status(b, ctx, id, verbose, a, out, err)
+                                  : cs_backend_unimplemented(b, "sandbox_status", err);
+}
+
+static inline int cs_backend_sandbox_netns(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a,
+                                           const char **path, cs_error *err)
+{
+    return b->ops->sandbox_netns ? b->ops->sandbox_netns(b, ctx, id, a, path, err)
+                                 : cs_backend_unimplemented(b, "sandbox_netns", err);
+}
+
+static inline int cs_backend_sandbox_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a,
+                                          cs_sandbox ***out, size_t *n, cs_error *err)
+{
+    return b->ops->sandbox_list ? b->ops->sandbox_list(b, ctx, f, a, out, n, err)
+                                : cs_backend_unimplemented(b, "sandbox_list", err);
+}
+
+static inline int cs_backend_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg,
+                                              cs_arena *a, const char **id, cs_error *err)
+{
+    return b->ops->container_create ? b->ops->container_create(b, ctx, cfg, a, id, err)
+                                    : cs_backend_unimplemented(b, "container_create", err);
+}
+
+static inline int cs_backend_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return b->ops->container_start ? b->ops->container_start(b, ctx, id, err)
+                                   : cs_backend_unimplemented(b, "container_start", err);
+}
+
+static inline int cs_backend_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s,
+                                            cs_error *err)
+{
+    return b->ops->container_stop ? b->ops->container_stop(b, ctx, id, timeout_s, err)
+                                  : cs_backend_unimplemented(b, "container_stop", err);
+}
+
+static inline int cs_backend_container_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return b->ops->container_remove ? b->ops->container_remove(b, ctx, id, err)
+                                    : cs_backend_unimplemented(b, "container_remove", err);
+}
+
+static inline int cs_backend_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose,
+                                              cs_arena *a, cs_container **out, cs_error *err)
+{
+    return b->ops->container_status ? b->ops->container_status(b, ctx, id, verbose, a, out, err)
+                                    : cs_backend_unimplemented(b, "container_status", err);
+}
+
+static inline int cs_backend_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
+                                            cs_container ***out, size_t *n, cs_error *err)
+{
+    return b->ops->container_list ? b->ops->container_list(b, ctx, f, a, out, n, err)
+                                  : cs_backend_unimplemented(b, "container_list", err);
+}
+
+static inline int cs_backend_container_update(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_resources *r,
+                                              cs_error *err)
+{
+    return b->ops->container_update ? b->ops->container_update(b, ctx, id, r, err)
+                                    : cs_backend_unimplemented(b, "container_update", err);
+}
+
+static inline int cs_backend_container_reopen_log(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return b->ops->container_reopen_log ? b->ops->container_reopen_log(b, ctx, id, err)
+                                        : cs_backend_unimplemented(b, "container_reopen_log", err);
+}
+
+static inline int cs_backend_container_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd,
+                                                 int64_t timeout_s, cs_arena *a, cs_exec_result *out, cs_error *err)
+{
+    return b->ops->container_exec_sync ? b->ops->container_exec_sync(b, ctx, id, cmd, timeout_s, a, out, err)
+                                       : cs_backend_unimplemented(b, "container_exec_sync", err);
+}
+
+static inline int cs_backend_exec_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd,
+                                       const cs_stdio_opts *o, cs_stdio **out, cs_error *err)
+{
+    return b->ops->exec_open ? b->ops->exec_open(b, ctx, id, cmd, o, out, err)
+                             : cs_backend_unimplemented(b, "exec_open", err);
+}
+
+static inline int cs_backend_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_stdio_opts *o,
+                                         cs_stdio **out, cs_error *err)
+{
+    return b->ops->attach_open ? b->ops->attach_open(b, ctx, id, o, out, err)
+                               : cs_backend_unimplemented(b, "attach_open", err);
+}
+
+static inline int cs_backend_container_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a,
+                                             cs_container_stats **out, cs_error *err)
+{
+    return b->ops->container_stats ? b->ops->container_stats(b, ctx, id, a, out, err)
+                                   : cs_backend_unimplemented(b, "container_stats", err);
+}
+
+static inline int cs_backend_container_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f,
+                                                  cs_arena *a, cs_container_stats ***out, size_t *n, cs_error *err)
+{
+    return b->ops->container_stats_list ? b->ops->container_stats_list(b, ctx, f, a, out, n, err)
+                                        : cs_backend_unimplemented(b, "container_stats_list", err);
+}
+
+static inline int cs_backend_sandbox_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a,
+                                           cs_sandbox_stats **out, cs_error *err)
+{
+    return b->ops->sandbox_stats ? b->ops->sandbox_stats(b, ctx, id, a, out, err)
+                                 : cs_backend_unimplemented(b, "sandbox_stats", err);
+}
+
+static inline int cs_backend_sandbox_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f,
+                                                cs_arena *a, cs_sandbox_stats ***out, size_t *n, cs_error *err)
+{
+    return b->ops->sandbox_stats_list ? b->ops->sandbox_stats_list(b, ctx, f, a, out, n, err)
+                                      : cs_backend_unimplemented(b, "sandbox_stats_list", err);
+}
+
+static inline int cs_backend_sandbox_metrics_list(cs_backend *b, const cs_ctx *ctx, cs_arena *a,
+                                                  cs_sandbox_stats ***out, size_t *n, cs_error *err)
+{
+    return b->ops->sandbox_metrics_list ? b->ops->sandbox_metrics_list(b, ctx, a, out, n, err)
+                                        : cs_backend_unimplemented(b, "sandbox_metrics_list", err);
 }
 
 #endif

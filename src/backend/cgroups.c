@@ -195,8 +195,9 @@ int cs_cgroup_stats_for_pid(const char *root, int pid, cs_cgroup_stats *out, cs_
 
 static char *read_text(const char *dir, const char *file)
 {
-    char path[4096 + 64]; /* dir is at most 4096 (paths), file a short name */
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
+        return NULL; /* no such path on Linux */
     char *text;
     return cs_read_file(path, SMALL_FILE, &text, NULL, NULL) == 0 ? text : NULL;
 }

@@ -85,7 +85,7 @@ int cri_create_container(cs_call *call, const ProtobufCMessage *reqm, ProtobufCM
         return -1;
     CRI_NEED_OP(call, container_create, err);
     const char *id;
-    if (rt->backend->ops->container_create(rt->backend, cs_call_ctx(call), &cfg, cs_call_arena(call), &id, err) != 0)
+    if (cs_backend_container_create(rt->backend, cs_call_ctx(call), &cfg, cs_call_arena(call), &id, err) != 0)
         return -1;
     Runtime__V1__CreateContainerResponse *r =
         CRI_NEW(call, Runtime__V1__CreateContainerResponse, RUNTIME__V1__CREATE_CONTAINER_RESPONSE__INIT);
@@ -101,7 +101,7 @@ int cri_start_container(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMe
     if (cri_require(req->container_id, "container_id", err) != 0)
         return -1;
     CRI_NEED_OP(call, container_start, err);
-    if (rt->backend->ops->container_start(rt->backend, cs_call_ctx(call), req->container_id, err) != 0)
+    if (cs_backend_container_start(rt->backend, cs_call_ctx(call), req->container_id, err) != 0)
         return -1;
     *resp = &CRI_NEW(call, Runtime__V1__StartContainerResponse, RUNTIME__V1__START_CONTAINER_RESPONSE__INIT)->base;
     return 0;
@@ -116,7 +116,7 @@ int cri_stop_container(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMes
     if (req->timeout < 0)
         return cs_error_set(err, CS_ERR_INVALID, "timeout must not be negative");
     CRI_NEED_OP(call, container_stop, err);
-    if (rt->backend->ops->container_stop(rt->backend, cs_call_ctx(call), req->container_id, req->timeout, err) != 0)
+    if (cs_backend_container_stop(rt->backend, cs_call_ctx(call), req->container_id, req->timeout, err) != 0)
         return -1;
     *resp = &CRI_NEW(call, Runtime__V1__StopContainerResponse, RUNTIME__V1__STOP_CONTAINER_RESPONSE__INIT)->base;
     return 0;
@@ -129,7 +129,7 @@ int cri_remove_container(cs_call *call, const ProtobufCMessage *reqm, ProtobufCM
     if (cri_require(req->container_id, "container_id", err) != 0)
         return -1;
     CRI_NEED_OP(call, container_remove, err);
-    if (rt->backend->ops->container_remove(rt->backend, cs_call_ctx(call), req->container_id, err) != 0)
+    if (cs_backend_container_remove(rt->backend, cs_call_ctx(call), req->container_id, err) != 0)
         return -1;
     *resp = &CRI_NEW(call, Runtime__V1__RemoveContainerResponse, RUNTIME__V1__REMOVE_CONTAINER_RESPONSE__INIT)->base;
     return 0;
@@ -187,7 +187,7 @@ static int list(cs_call *call, const Runtime__V1__ContainerFilter *pf, cs_contai
         }
         f.labels = CRI_MAP_IN(pf, label_selector, a);
     }
-    return rt->backend->ops->container_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
+    return cs_backend_container_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
 }
 
 int cri_list_containers(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
@@ -281,7 +281,7 @@ int cri_container_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCM
         return -1;
     CRI_NEED_OP(call, container_status, err);
     cs_container *c;
-    if (rt->backend->ops->container_status(rt->backend, cs_call_ctx(call), req->container_id, req->verbose, a, &c,
+    if (cs_backend_container_status(rt->backend, cs_call_ctx(call), req->container_id, req->verbose, a, &c,
                                            err) != 0)
         return -1;
     Runtime__V1__ContainerStatus *s = cri_container_status_msg(c, a);
@@ -311,7 +311,7 @@ int cri_update_container_resources(cs_call *call, const ProtobufCMessage *reqm, 
     if (req->linux) {
         cs_resources r;
         cri_resources_in(req->linux, cs_call_arena(call), &r);
-        if (rt->backend->ops->container_update(rt->backend, cs_call_ctx(call), req->container_id, &r, err) != 0)
+        if (cs_backend_container_update(rt->backend, cs_call_ctx(call), req->container_id, &r, err) != 0)
             return -1;
     }
     *resp = &CRI_NEW(call, Runtime__V1__UpdateContainerResourcesResponse,
@@ -327,7 +327,7 @@ int cri_reopen_container_log(cs_call *call, const ProtobufCMessage *reqm, Protob
     if (cri_require(req->container_id, "container_id", err) != 0)
         return -1;
     CRI_NEED_OP(call, container_reopen_log, err);
-    if (rt->backend->ops->container_reopen_log(rt->backend, cs_call_ctx(call), req->container_id, err) != 0)
+    if (cs_backend_container_reopen_log(rt->backend, cs_call_ctx(call), req->container_id, err) != 0)
         return -1;
     *resp = &CRI_NEW(call, Runtime__V1__ReopenContainerLogResponse, RUNTIME__V1__REOPEN_CONTAINER_LOG_RESPONSE__INIT)
                  ->base;
@@ -347,7 +347,7 @@ int cri_exec_sync(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage 
     CRI_NEED_OP(call, container_exec_sync, err);
     cs_strs cmd = cri_strs(req->cmd, req->n_cmd);
     cs_exec_result res;
-    if (rt->backend->ops->container_exec_sync(rt->backend, cs_call_ctx(call), req->container_id, &cmd, req->timeout,
+    if (cs_backend_container_exec_sync(rt->backend, cs_call_ctx(call), req->container_id, &cmd, req->timeout,
                                               cs_call_arena(call), &res, err) != 0)
         return -1;
     Runtime__V1__ExecSyncResponse *r =

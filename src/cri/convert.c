@@ -199,3 +199,32 @@ int cri_check_relative_path(const char *p, const char *field, cs_error *err)
     }
     return 0;
 }
+
+/* The kernel takes at most 64 bytes (HOST_NAME_MAX); Kubernetes gives a pod
+ * an RFC 1123 label, or with setHostnameAsFQDN dot-separated labels. Upper
+ * case is let through: a host-network pod carries the node's name. */
+int cri_check_hostname(const char *h, const char *field, cs_error *err)
+{
+    if (!h || !*h)
+        return 0;
+    size_t len = strlen(h);
+    if (len > 64)
+        return cs_error_set(err, CS_ERR_INVALID, "%s: %zu bytes, at most 64", field, len);
+    for (const char *s = h;;) {
+        size_t n = strcspn(s, ".");
+        if (n == 0 || n > 63)
+            return cs_error_set(err, CS_ERR_INVALID, "%s %s: each dot-separated label must be 1 to 63 characters",
+                                field, h);
+        for (size_t i = 0; i < n; i++) {
+            char c = s[i];
+            bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            if (!alnum && !(c == '-' && i > 0 && i < n - 1))
+                return cs_error_set(err, CS_ERR_INVALID,
+                                    "%s %s: want RFC 1123 labels (letters, digits, '-' inside), not '%c'", field,
+                                    h, (unsigned char)c >= 0x20 && (unsigned char)c < 0x7f ? c : '?');
+        }
+        if (!s[n])
+            return 0;
+        s += n + 1;
+    }
+}

@@ -26,6 +26,9 @@ Runtime__V1__NamespaceOption *cri_ns_options(cs_ns_mode net, cs_ns_mode pid, cs_
 
 /* INVALID_ARGUMENT "<field> is required" for NULL or "". */
 int cri_require(const char *value, const char *field, cs_error *err);
+/* A pod hostname the kernel and Kubernetes accept: empty, or at most 64
+ * bytes of dot-separated RFC 1123 labels. */
+int cri_check_hostname(const char *h, const char *field, cs_error *err);
 /* A relative path without "..": log paths must stay in the pod's directory. */
 int cri_check_relative_path(const char *p, const char *field, cs_error *err);
 

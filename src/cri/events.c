@@ -18,15 +18,13 @@ static Runtime__V1__ContainerEventResponse *event_msg(cri_runtime *rt, const cs_
     r->container_id = cs_arena_strdup(a, e->container_id);
     r->container_event_type = (Runtime__V1__ContainerEventType)e->type;
     r->created_at = e->time_ns;
-    const cs_backend_ops *ops = rt->backend->ops;
     cs_error ignored; /* an event without its status still goes out */
     cs_sandbox *s;
-    if (e->sandbox_id[0] && ops->sandbox_status &&
-        ops->sandbox_status(rt->backend, ctx, e->sandbox_id, false, a, &s, &ignored) == 0)
+    if (e->sandbox_id[0] && cs_backend_sandbox_status(rt->backend, ctx, e->sandbox_id, false, a, &s, &ignored) == 0)
         r->pod_sandbox_status = cri_sandbox_status_msg(s, a);
     cs_container *c;
-    if (!e->is_sandbox && e->type != CS_EVENT_DELETED && ops->container_status &&
-        ops->container_status(rt->backend, ctx, e->container_id, false, a, &c, &ignored) == 0) {
+    if (!e->is_sandbox && e->type != CS_EVENT_DELETED &&
+        cs_backend_container_status(rt->backend, ctx, e->container_id, false, a, &c, &ignored) == 0) {
         r->n_containers_statuses = 1;
         r->containers_statuses = cs_arena_array(a, 1, sizeof *r->containers_statuses);
         r->containers_statuses[0] = cri_container_status_msg(c, a);
@@ -38,7 +36,7 @@ int cri_get_container_events(cs_call *call, const ProtobufCMessage *req, cs_erro
 {
     cri_runtime *rt = CRI_RT(call);
     CRI_NEED_OP(call, events, err);
-    cs_event_hub *hub = rt->backend->ops->events(rt->backend);
+    cs_event_hub *hub = cs_backend_events(rt->backend);
     if (!hub)
         return cs_error_set(err, CS_ERR_UNAVAILABLE, "container events are not available");
     cs_event_sub *sub = cs_event_subscribe(hub);

@@ -54,7 +54,7 @@ static int list(cs_call *call, const Runtime__V1__ImageFilter *filter, cs_image 
 {
     cri_runtime *rt = CRI_RT(call);
     CRI_NEED_OP(call, image_list, err);
-    return rt->backend->ops->image_list(rt->backend, cs_call_ctx(call), filter_ref(filter), cs_call_arena(call), imgs,
+    return cs_backend_image_list(rt->backend, cs_call_ctx(call), filter_ref(filter), cs_call_arena(call), imgs,
                                         n, err);
 }
 
@@ -104,7 +104,7 @@ int cri_image_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessa
         return -1;
     CRI_NEED_OP(call, image_status, err);
     cs_image *img;
-    if (rt->backend->ops->image_status(rt->backend, cs_call_ctx(call), req->image->image, req->verbose,
+    if (cs_backend_image_status(rt->backend, cs_call_ctx(call), req->image->image, req->verbose,
                                        cs_call_arena(call), &img, err) != 0)
         return -1;
     Runtime__V1__ImageStatusResponse *r =
@@ -146,7 +146,7 @@ int cri_pull_image(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage
         authp = &auth;
     }
     const char *id;
-    if (rt->backend->ops->image_pull(rt->backend, cs_call_ctx(call), req->image->image, authp, cs_call_arena(call),
+    if (cs_backend_image_pull(rt->backend, cs_call_ctx(call), req->image->image, authp, cs_call_arena(call),
                                      &id, err) != 0)
         return -1;
     Runtime__V1__PullImageResponse *r =
@@ -163,7 +163,7 @@ int cri_remove_image(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessa
     if (require_image(req->image, err) != 0)
         return -1;
     CRI_NEED_OP(call, image_remove, err);
-    if (rt->backend->ops->image_remove(rt->backend, cs_call_ctx(call), req->image->image, err) != 0)
+    if (cs_backend_image_remove(rt->backend, cs_call_ctx(call), req->image->image, err) != 0)
         return -1;
     Runtime__V1__RemoveImageResponse *r =
         CRI_NEW(call, Runtime__V1__RemoveImageResponse, RUNTIME__V1__REMOVE_IMAGE_RESPONSE__INIT);
@@ -192,7 +192,7 @@ int cri_image_fs_info(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMess
     CRI_NEED_OP(call, image_fs_info, err);
     cs_fs_usage img, ctr;
     bool has_ctr = false;
-    if (rt->backend->ops->image_fs_info(rt->backend, cs_call_ctx(call), cs_call_arena(call), &img, &ctr, &has_ctr,
+    if (cs_backend_image_fs_info(rt->backend, cs_call_ctx(call), cs_call_arena(call), &img, &ctr, &has_ctr,
                                         err) != 0)
         return -1;
     cs_arena *a = cs_call_arena(call);

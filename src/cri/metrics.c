@@ -316,7 +316,7 @@ static int pod_metrics_of(cs_call *call, cs_sandbox_stats ***items, size_t *n, c
 {
     cri_runtime *rt = CRI_RT(call);
     CRI_NEED_OP(call, sandbox_metrics_list, err);
-    return rt->backend->ops->sandbox_metrics_list(rt->backend, cs_call_ctx(call), cs_call_arena(call), items, n,
+    return cs_backend_sandbox_metrics_list(rt->backend, cs_call_ctx(call), cs_call_arena(call), items, n,
                                                   err);
 }
 

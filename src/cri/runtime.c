@@ -49,7 +49,7 @@ int cri_version(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **r
     cs_arena *a = cs_call_arena(call);
     cs_engine_version ev;
     CRI_NEED_OP(call, version, err);
-    if (rt->backend->ops->version(rt->backend, cs_call_ctx(call), a, &ev, err) != 0)
+    if (cs_backend_version(rt->backend, cs_call_ctx(call), a, &ev, err) != 0)
         return -1;
     Runtime__V1__VersionResponse *r = CRI_NEW(call, Runtime__V1__VersionResponse, RUNTIME__V1__VERSION_RESPONSE__INIT);
     r->version = CRI_KUBELET_API_VERSION;
@@ -90,7 +90,7 @@ static char *streams_info_json(cri_runtime *rt, cs_arena *a)
     cs_jw w;
     cs_jw_init(&w);
     cs_jw_obj_begin(&w);
-    cs_event_hub *hub = rt->backend->ops->events ? rt->backend->ops->events(rt->backend) : NULL;
+    cs_event_hub *hub = cs_backend_events(rt->backend);
     cs_jw_kv_int(&w, "eventSubscribers", hub ? (int64_t)cs_event_subscribers(hub) : 0);
     if (rt->streaming) {
         cs_jw_kv_str(&w, "url", strm_server_base_url(rt->streaming));
@@ -111,7 +111,7 @@ static char *engine_info_json(cri_runtime *rt, const cs_ctx *ctx, cs_arena *a)
     cs_jw_init(&w);
     cs_jw_obj_begin(&w);
     cs_jw_kv_str(&w, "backend", cs_backend_name(rt->backend));
-    if (rt->backend->ops->info && rt->backend->ops->info(rt->backend, ctx, a, &info, &err) == 0) {
+    if (cs_backend_info(rt->backend, ctx, a, &info, &err) == 0) {
         cs_jw_kv_str(&w, "endpoint", info.endpoint);
         cs_jw_kv_str(&w, "version", info.version.version);
         cs_jw_kv_str(&w, "apiVersion", info.version.api_version);
@@ -120,7 +120,7 @@ static char *engine_info_json(cri_runtime *rt, const cs_ctx *ctx, cs_arena *a)
         cs_jw_kv_str(&w, "storageDriver", info.storage_driver);
         cs_jw_kv_str(&w, "rootDir", info.root_dir);
     } else {
-        cs_jw_kv_str(&w, "error", rt->backend->ops->info ? err.msg : "no info");
+        cs_jw_kv_str(&w, "error", err.msg);
     }
     char *cidr = cri_runtime_pod_cidr(rt);
     cs_jw_kv_str(&w, "podCIDR", cidr);
@@ -138,7 +138,7 @@ int cri_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **r
     cs_arena *a = cs_call_arena(call);
     CRI_NEED_OP(call, status, err);
     cs_engine_status st;
-    rt->backend->ops->status(rt->backend, cs_call_ctx(call), a, &st);
+    cs_backend_status(rt->backend, cs_call_ctx(call), a, &st);
 
     Runtime__V1__StatusResponse *r = CRI_NEW(call, Runtime__V1__StatusResponse, RUNTIME__V1__STATUS_RESPONSE__INIT);
     Runtime__V1__RuntimeStatus *rs = CRI_NEW(call, Runtime__V1__RuntimeStatus, RUNTIME__V1__RUNTIME_STATUS__INIT);
@@ -172,7 +172,7 @@ int cri_runtime_config(cs_call *call, const ProtobufCMessage *req, ProtobufCMess
     cri_runtime *rt = CRI_RT(call);
     CRI_NEED_OP(call, info, err);
     cs_engine_info info;
-    if (rt->backend->ops->info(rt->backend, cs_call_ctx(call), cs_call_arena(call), &info, err) != 0)
+    if (cs_backend_info(rt->backend, cs_call_ctx(call), cs_call_arena(call), &info, err) != 0)
         return -1;
     Runtime__V1__RuntimeConfigResponse *r =
         CRI_NEW(call, Runtime__V1__RuntimeConfigResponse, RUNTIME__V1__RUNTIME_CONFIG_RESPONSE__INIT);

@@ -21,6 +21,8 @@ static int sandbox_config_in(const Runtime__V1__PodSandboxConfig *c, const char 
         cri_require(c->metadata->namespace_, "config.metadata.namespace", err) ||
         cri_require(c->metadata->uid, "config.metadata.uid", err))
         return -1;
+    if (cri_check_hostname(c->hostname, "config.hostname", err) != 0)
+        return -1;
     if (c->log_directory && *c->log_directory && c->log_directory[0] != '/')
         return cs_error_set(err, CS_ERR_INVALID, "config.log_directory %s: must be absolute", c->log_directory);
     out->name = c->metadata->name;
@@ -72,7 +74,7 @@ int cri_run_pod_sandbox(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMe
         return -1;
     CRI_NEED_OP(call, sandbox_run, err);
     const char *id;
-    if (rt->backend->ops->sandbox_run(rt->backend, cs_call_ctx(call), &cfg, a, &id, err) != 0)
+    if (cs_backend_sandbox_run(rt->backend, cs_call_ctx(call), &cfg, a, &id, err) != 0)
         return -1;
     Runtime__V1__RunPodSandboxResponse *r =
         CRI_NEW(call, Runtime__V1__RunPodSandboxResponse, RUNTIME__V1__RUN_POD_SANDBOX_RESPONSE__INIT);
@@ -88,7 +90,7 @@ int cri_stop_pod_sandbox(cs_call *call, const ProtobufCMessage *reqm, ProtobufCM
     if (cri_require(req->pod_sandbox_id, "pod_sandbox_id", err) != 0)
         return -1;
     CRI_NEED_OP(call, sandbox_stop, err);
-    if (rt->backend->ops->sandbox_stop(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, err) != 0)
+    if (cs_backend_sandbox_stop(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, err) != 0)
         return -1;
     *resp = &CRI_NEW(call, Runtime__V1__StopPodSandboxResponse, RUNTIME__V1__STOP_POD_SANDBOX_RESPONSE__INIT)->base;
     return 0;
@@ -101,7 +103,7 @@ int cri_remove_pod_sandbox(cs_call *call, const ProtobufCMessage *reqm, Protobuf
     if (cri_require(req->pod_sandbox_id, "pod_sandbox_id", err) != 0)
         return -1;
     CRI_NEED_OP(call, sandbox_remove, err);
-    if (rt->backend->ops->sandbox_remove(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, err) != 0)
+    if (cs_backend_sandbox_remove(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, err) != 0)
         return -1;
     *resp =
         &CRI_NEW(call, Runtime__V1__RemovePodSandboxResponse, RUNTIME__V1__REMOVE_POD_SANDBOX_RESPONSE__INIT)->base;
@@ -148,7 +150,7 @@ int cri_pod_sandbox_status(cs_call *call, const ProtobufCMessage *reqm, Protobuf
         return -1;
     CRI_NEED_OP(call, sandbox_status, err);
     cs_sandbox *s;
-    if (rt->backend->ops->sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, req->verbose, a, &s,
+    if (cs_backend_sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, req->verbose, a, &s,
                                          err) != 0)
         return -1;
     Runtime__V1__PodSandboxStatus *st = cri_sandbox_status_msg(s, a);
@@ -199,7 +201,7 @@ static int list(cs_call *call, const Runtime__V1__PodSandboxFilter *pf, cs_sandb
         }
         f.labels = CRI_MAP_IN(pf, label_selector, a);
     }
-    return rt->backend->ops->sandbox_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
+    return cs_backend_sandbox_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
 }
 
 int cri_list_pod_sandbox(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
@@ -252,7 +254,7 @@ int cri_update_pod_sandbox_resources(cs_call *call, const ProtobufCMessage *reqm
         return -1;
     CRI_NEED_OP(call, sandbox_status, err);
     cs_sandbox *s;
-    if (rt->backend->ops->sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, false,
+    if (cs_backend_sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, false,
                                          cs_call_arena(call), &s, err) != 0)
         return -1;
     *resp = &CRI_NEW(call, Runtime__V1__UpdatePodSandboxResourcesResponse,

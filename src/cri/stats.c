@@ -81,7 +81,7 @@ int cri_container_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMe
         return -1;
     CRI_NEED_OP(call, container_stats, err);
     cs_container_stats *s;
-    if (rt->backend->ops->container_stats(rt->backend, cs_call_ctx(call), req->container_id, cs_call_arena(call), &s,
+    if (cs_backend_container_stats(rt->backend, cs_call_ctx(call), req->container_id, cs_call_arena(call), &s,
                                           err) != 0)
         return -1;
     Runtime__V1__ContainerStatsResponse *r =
@@ -103,7 +103,7 @@ static int container_stats_of(cs_call *call, const Runtime__V1__ContainerStatsFi
         f.sandbox_id = pf->pod_sandbox_id;
         f.labels = CRI_MAP_IN(pf, label_selector, a);
     }
-    return rt->backend->ops->container_stats_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
+    return cs_backend_container_stats_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
 }
 
 int cri_list_container_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
@@ -202,7 +202,7 @@ int cri_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufC
         return -1;
     CRI_NEED_OP(call, sandbox_stats, err);
     cs_sandbox_stats *s;
-    if (rt->backend->ops->sandbox_stats(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, cs_call_arena(call), &s,
+    if (cs_backend_sandbox_stats(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, cs_call_arena(call), &s,
                                         err) != 0)
         return -1;
     Runtime__V1__PodSandboxStatsResponse *r =
@@ -223,7 +223,7 @@ static int pod_stats_of(cs_call *call, const Runtime__V1__PodSandboxStatsFilter 
         f.id = pf->id;
         f.labels = CRI_MAP_IN(pf, label_selector, a);
     }
-    return rt->backend->ops->sandbox_stats_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
+    return cs_backend_sandbox_stats_list(rt->backend, cs_call_ctx(call), pf ? &f : NULL, a, items, n, err);
 }
 
 int cri_list_pod_sandbox_stats(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)

@@ -13,7 +13,7 @@ static int require_running(cs_call *call, const char *id, const char **full, cs_
 {
     cri_runtime *rt = CRI_RT(call);
     cs_container *c;
-    if (rt->backend->ops->container_status(rt->backend, cs_call_ctx(call), id, false, cs_call_arena(call), &c,
+    if (cs_backend_container_status(rt->backend, cs_call_ctx(call), id, false, cs_call_arena(call), &c,
                                            err) != 0)
         return -1;
     if (c->state != CS_CONTAINER_RUNNING)
@@ -115,7 +115,7 @@ int cri_port_forward(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessa
             return cs_error_set(err, CS_ERR_INVALID, "port[%zu] = %d: want 1 to 65535", i, req->port[i]);
     CRI_NEED_OP(call, sandbox_netns, err);
     cs_sandbox *sb;
-    if (rt->backend->ops->sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, false,
+    if (cs_backend_sandbox_status(rt->backend, cs_call_ctx(call), req->pod_sandbox_id, false,
                                          cs_call_arena(call), &sb, err) != 0)
         return -1;
     if (sb->state != CS_SANDBOX_READY) /* the session finds its namespace when it connects */

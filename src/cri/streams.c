@@ -147,7 +147,6 @@ static int open_session(cs_call *call, const Crishim__V1__StreamInput *first, bo
                         cs_error *err)
 {
     cri_runtime *rt = CRI_RT(call);
-    const cs_backend_ops *ops = rt->backend->ops;
     cs_stdio_opts o = {0};
     if (is_exec) {
         const Crishim__V1__ExecStart *e = first->exec;
@@ -166,7 +165,7 @@ static int open_session(cs_call *call, const Crishim__V1__StreamInput *first, bo
         }
         CRI_NEED_OP(call, exec_open, err);
         cs_strs cmd = {.items = (const char **)e->cmd, .n = e->n_cmd};
-        return ops->exec_open(rt->backend, cs_call_ctx(call), e->container_id, &cmd, &o, io, err);
+        return cs_backend_exec_open(rt->backend, cs_call_ctx(call), e->container_id, &cmd, &o, io, err);
     }
     const Crishim__V1__AttachStart *at = first->attach;
     if (first->kind_case != CRISHIM__V1__STREAM_INPUT__KIND_ATTACH || !at)
@@ -179,7 +178,7 @@ static int open_session(cs_call *call, const Crishim__V1__StreamInput *first, bo
         o.height = at->size->height;
     }
     CRI_NEED_OP(call, attach_open, err);
-    return ops->attach_open(rt->backend, cs_call_ctx(call), at->container_id, &o, io, err);
+    return cs_backend_attach_open(rt->backend, cs_call_ctx(call), at->container_id, &o, io, err);
 }
 
 static int run_stream(cs_call *call, bool is_exec, cs_error *err)

@@ -1,7 +1,10 @@
 /* The Docker backend's vtable and constructor. */
 #include "docker/docker.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "backend/stats.h"
 #include "docker/internal.h"
@@ -104,6 +107,45 @@ void docker_json_release(docker_response *resp, cs_json *json)
 {
     cs_json_free(json);
     docker_response_clear(resp);
+}
+
+/* How long a removal someone else started may take before we give up. */
+#define REMOVAL_WAIT_MS 60000
+
+int docker_remove_container(docker_backend *d, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    cs_error local;
+    if (!err)
+        err = &local;
+    char path[300];
+    snprintf(path, sizeof path, "/containers/%s?force=1&v=1", id);
+    docker_response resp;
+    if (docker_request(d->http, ctx, "DELETE", path, NULL, 0, NULL, &resp, err) != 0)
+        return -1;
+    int rc = 0;
+    bool in_progress = resp.status == 409 && resp.body && strstr(resp.body, "already in progress");
+    if (resp.status >= 400 && resp.status != 404)
+        rc = docker_error_from_response(&resp, err);
+    docker_response_clear(&resp);
+    if (!in_progress)
+        return rc;
+    /* The other removal's outcome is ours: done when the container is gone. */
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    cs_error saved = *err;
+    int64_t until = cs_time_mono_ms() + REMOVAL_WAIT_MS;
+    int64_t pause_ms = 10;
+    while (!cs_ctx_done(ctx) && cs_time_mono_ms() < until) {
+        if (docker_request(d->http, ctx, "GET", path, NULL, 0, NULL, &resp, err) != 0)
+            return -1;
+        long status = resp.status;
+        docker_response_clear(&resp);
+        if (status == 404)
+            return 0;
+        usleep((useconds_t)pause_ms * 1000);
+        pause_ms = pause_ms >= 100 ? 200 : pause_ms * 2;
+    }
+    *err = saved;
+    return cs_error_wrap(err, "waiting for the removal in progress");
 }
 
 int docker_call_idempotent(docker_backend *d, const cs_ctx *ctx, const char *method, const char *path, cs_error *err)

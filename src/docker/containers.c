@@ -23,21 +23,36 @@ typedef struct sandbox_info {
     const char *id;
     const char *log_directory;
     const char *cgroup_parent;
+    const char *name, *ns, *uid; /* the pod's, for the container's name */
     bool running;
 } sandbox_info;
 
+/* One inspect of the sandbox gives all CreateContainer needs of it (a prefix
+ * is resolved first; a full id is checked by the inspect's kind label). */
 static int sandbox_lookup(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, sandbox_info *out,
                           cs_error *err)
 {
-    if (docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, &out->id, err) != 0)
+    out->id = id;
+    if (!docker_is_full_id(id) && docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, &out->id, err) != 0)
         return cs_error_wrap(err, "pod sandbox");
     docker_response resp;
     cs_json *j;
-    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", out->id), &resp, &j, err) != 0)
+    if (docker_get_json(d, ctx, cs_arena_printf(a, "/containers/%s/json", out->id), &resp, &j, err) != 0) {
+        if (err && err->code == CS_ERR_NOT_FOUND)
+            return cs_error_set(err, CS_ERR_NOT_FOUND, "pod sandbox: sandbox %s not found", id);
         return cs_error_wrap(err, "pod sandbox %s", id);
+    }
+    int labels = cs_json_get(j, 0, "Config.Labels");
+    if (!cs_json_str_eq(j, cs_json_key(j, labels, DL_KIND), DL_KIND_SANDBOX)) {
+        docker_json_release(&resp, j);
+        return cs_error_set(err, CS_ERR_NOT_FOUND, "pod sandbox: sandbox %s not found", id);
+    }
     out->running = cs_json_get_bool(j, 0, "State.Running", false);
-    out->log_directory = docker_label(j, cs_json_get(j, 0, "Config.Labels"), DL_LOG_DIRECTORY, a);
+    out->log_directory = docker_label(j, labels, DL_LOG_DIRECTORY, a);
     out->cgroup_parent = cs_json_get_str(j, 0, "HostConfig.CgroupParent", a);
+    out->name = docker_label(j, labels, DL_POD_NAME, a);
+    out->ns = docker_label(j, labels, DL_POD_NAMESPACE, a);
+    out->uid = docker_label(j, labels, DL_POD_UID, a);
     docker_json_release(&resp, j);
     return 0;
 }
@@ -152,18 +167,10 @@ static char *create_body(docker_backend *d, const cs_container_config *c, const 
     return s;
 }
 
-static const char *container_name(const cs_container_config *c, cs_arena *a, docker_backend *d, const cs_ctx *ctx,
-                                  const char *sandbox_id)
+static const char *container_name(const cs_container_config *c, const sandbox_info *sb, cs_arena *a)
 {
-    const char *pod = "", *ns = "", *uid = "";
-    cs_sandbox *s;
-    cs_error ignored;
-    if (docker_sandbox_status(&d->base, ctx, sandbox_id, false, a, &s, &ignored) == 0) {
-        pod = s->name;
-        ns = s->ns;
-        uid = s->uid;
-    }
-    return cs_state_container_name(c->name, c->attempt, pod, ns, uid, a);
+    return cs_state_container_name(c->name, c->attempt, sb->name ? sb->name : "", sb->ns ? sb->ns : "",
+                                   sb->uid ? sb->uid : "", a);
 }
 
 int docker_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg, cs_arena *a,
@@ -184,7 +191,7 @@ int docker_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container
     const char *log_path = "";
     if (cfg->log_path && *cfg->log_path && sb.log_directory && *sb.log_directory)
         log_path = cs_arena_printf(a, "%s/%s", sb.log_directory, cfg->log_path);
-    const char *name = container_name(cfg, a, d, ctx, sb.id);
+    const char *name = container_name(cfg, &sb, a);
     docker_response resp;
     char *path = cs_arena_printf(a, "/containers/create?name=%s", cs_url_query_escape(name, a));
     for (;;) {
@@ -237,11 +244,13 @@ int docker_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_
 {
     docker_backend *d = docker_of(b);
     cs_arena *a = cs_arena_new();
-    const char *full;
+    const char *full = id;
     cs_container *c = NULL;
-    int rc = resolve(d, ctx, id, a, &full, err);
+    /* the status resolves a prefix and checks the container is ours: one
+     * inspect, not a resolve and then a status */
+    int rc = docker_container_status(b, ctx, id, false, a, &c, err);
     if (rc == 0)
-        rc = docker_container_status(b, ctx, full, false, a, &c, err);
+        full = c->id;
     if (rc == 0 && c->state != CS_CONTAINER_CREATED)
         rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s is not in the created state", id);
     docker_response resp;
@@ -265,11 +274,6 @@ static int stop_one(docker_backend *d, const cs_ctx *ctx, const char *id, int64_
 {
     return docker_call_idempotent(d, ctx, "POST",
                                   cs_arena_printf(a, "/containers/%s/stop?t=%lld", id, (long long)timeout_s), err);
-}
-
-static int remove_one(docker_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, cs_error *err)
-{
-    return docker_call_idempotent(d, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", id), err);
 }
 
 int docker_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err)
@@ -300,7 +304,7 @@ int docker_container_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs
     int rc = resolve(d, ctx, id, a, &full, err);
     if (rc != 0 && err->code == CS_ERR_NOT_FOUND)
         rc = 0, full = NULL; /* idempotent */
-    if (rc == 0 && full && remove_one(d, ctx, full, a, err) != 0)
+    if (rc == 0 && full && docker_remove_container(d, ctx, full, err) != 0)
         rc = cs_error_wrap(err, "remove container %s", id);
     cs_arena_free(a);
     return rc;
@@ -320,7 +324,7 @@ int docker_sandbox_containers(docker_backend *d, const cs_ctx *ctx, const char *
         if (!cid)
             continue;
         if (remove)
-            rc = remove_one(d, ctx, cid, a, err);
+            rc = docker_remove_container(d, ctx, cid, err);
         else if (cs_json_str_eq(j, cs_json_key(j, it, "State"), "running"))
             rc = stop_one(d, ctx, cid, SANDBOX_MEMBER_STOP_TIMEOUT_S, a, err);
     }

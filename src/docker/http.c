@@ -66,6 +66,7 @@ struct docker_client {
     pthread_mutex_t mu; /* guards handles and version */
     handle *handles;
     char version[DOCKER_API_VERSION_SIZE]; /* "" until negotiated */
+    char engine_version[64];               /* the daemon's own, from the same GET /version */
     atomic_uint_fast64_t connects;
 };
 
@@ -280,21 +281,33 @@ bool docker_client_api_version_copy(docker_client *c, char *buf, size_t size)
     return have;
 }
 
+bool docker_client_engine_version_copy(docker_client *c, char *buf, size_t size)
+{
+    pthread_mutex_lock(&c->mu);
+    bool have = c->version[0] != '\0';
+    snprintf(buf, size, "%s", c->engine_version);
+    pthread_mutex_unlock(&c->mu);
+    return have;
+}
+
 /* Drops the negotiated version (only if it is still `used`, when given) so
  * the next call asks the daemon again. */
 static void version_forget(docker_client *c, const char *used)
 {
     pthread_mutex_lock(&c->mu);
-    if (!used || !strcmp(c->version, used))
+    if (!used || !strcmp(c->version, used)) {
         c->version[0] = '\0';
+        c->engine_version[0] = '\0';
+    }
     pthread_mutex_unlock(&c->mu);
 }
 
-static void version_store(docker_client *c, const char *version, const char *server_max)
+static void version_store(docker_client *c, const char *version, const char *server_max, const char *engine)
 {
     pthread_mutex_lock(&c->mu);
     bool changed = strcmp(c->version, version) != 0;
     snprintf(c->version, sizeof c->version, "%s", version);
+    snprintf(c->engine_version, sizeof c->engine_version, "%s", engine ? engine : "unknown");
     pthread_mutex_unlock(&c->mu);
     if (changed)
         cs_info("docker API version negotiated", "endpoint", c->endpoint, "version", version, "server_max",
@@ -651,10 +664,12 @@ int docker_client_negotiate(docker_client *c, const cs_ctx *ctx, char *version, 
     } else {
         char *max = cs_json_get_str(j, 0, "ApiVersion", NULL);
         char *min = cs_json_get_str(j, 0, "MinAPIVersion", NULL);
+        char *engine = cs_json_get_str(j, 0, "Version", NULL);
         docker_api_choose(max, min, version, size);
-        version_store(c, version, max);
+        version_store(c, version, max, engine);
         free(max);
         free(min);
+        free(engine);
     }
     cs_json_free(j);
     free(t.buf);

@@ -46,6 +46,9 @@ const char *docker_client_endpoint(const docker_client *c);
 /* Negotiated version ("1.41") copied into buf; false (and "") before
  * negotiation or after the engine was lost. */
 bool docker_client_api_version_copy(docker_client *c, char *buf, size_t size);
+/* The daemon's own version ("20.10.24+dfsg1") that came with the negotiated
+ * API version; false as docker_client_api_version_copy. */
+bool docker_client_engine_version_copy(docker_client *c, char *buf, size_t size);
 /* Negotiates now if not yet done; the version in use goes to buf (size >=
  * DOCKER_API_VERSION_SIZE). Failures as docker_request. */
 int docker_client_negotiate(docker_client *c, const cs_ctx *ctx, char *buf, size_t size, cs_error *err);
@@ -117,14 +120,10 @@ int docker_ping(docker_client *c, const cs_ctx *ctx, cs_error *err);
 
 /* ---- observation (metrics) ---- */
 
-/* Called after every non-streaming request with its operation name (see
- * docker_op_name), result class (docker_result_class) and duration.
- * Process-wide; NULL unsets. The observer must outlive every call that may
- * still run: unset it, and stop the engine's users, before freeing its arg. */
-typedef void (*docker_observer_fn)(void *arg, const char *op, const char *result, int64_t duration_ns);
-void docker_http_set_observer(docker_observer_fn fn, void *arg);
-/* Streaming engine calls (events, logs, pulls) open now, over all clients. */
-uint64_t docker_http_streams_open(void);
+/* Every non-streaming request is reported to the engine-neutral observer
+ * (backend/observe.h) with its operation name (docker_op_name), result class
+ * (docker_result_class) and duration; streaming requests count in its
+ * streams gauge. */
 /* A bounded name for a request: the method and the path with object ids and
  * image names replaced by {id} / {name}, the query dropped, unknown shapes
  * folded into ".../other": "GET /containers/{id}/json",

@@ -17,6 +17,9 @@ typedef struct docker_backend {
     docker_client *http;
     char *pause_image;  /* the sandbox image */
     char *pause_binary; /* imported as pause_image when it is missing */
+    /* pause_image was seen present: RunPodSandbox skips the check until a
+     * create says it is gone (sandbox.c). */
+    atomic_bool pause_present;
     docker_logs *logs;  /* CRI log writers, one per running container */
     /* Host capabilities this engine doesn't know (Docker 20.10 predates
      * CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE): left out of expansions. */
@@ -51,6 +54,10 @@ void docker_json_release(docker_response *resp, cs_json *json);
 /* A stop or delete: 404 (already gone) and 304 (already stopped) are success,
  * as CRI's idempotent stop and remove want. */
 int docker_call_idempotent(docker_backend *d, const cs_ctx *ctx, const char *method, const char *path, cs_error *err);
+/* DELETE /containers/{id}?force=1&v=1, idempotently; when another removal
+ * of it is already in progress (Docker's 409), waits (a bounded poll) for
+ * that one to finish: two concurrent removals both succeed. */
+int docker_remove_container(docker_backend *d, const cs_ctx *ctx, const char *id, cs_error *err);
 
 /* security.c */
 /* "key": ["a", "b"] in an open object. */

@@ -1,53 +1,25 @@
-/* Engine-call observation for metrics: the process-wide observer and the
- * bounded operation names it is given; see http.h. */
-#include <stdatomic.h>
+/* Engine-call observation for metrics: what the Docker client reports to the
+ * engine-neutral observer (backend/observe.h), with the bounded operation
+ * names and result classes of Docker requests; see http.h. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/observe.h"
 #include "docker/http.h"
-
-typedef struct observer {
-    docker_observer_fn fn;
-    void *arg;
-} observer;
-
-static observer the_observer;
-static _Atomic(observer *) current;
-static atomic_uint_fast64_t streams_open;
-
-void docker_http_set_observer(docker_observer_fn fn, void *arg)
-{
-    if (!fn) {
-        atomic_store(&current, NULL);
-        return;
-    }
-    the_observer.fn = fn;
-    the_observer.arg = arg;
-    atomic_store(&current, &the_observer);
-}
 
 void docker_observe(const char *method, const char *path, cs_code failure, long status, int64_t duration_ns)
 {
-    observer *o = atomic_load(&current);
-    if (!o)
+    if (!cs_engine_observed())
         return;
     char op[128];
     docker_op_name(method, path, op, sizeof op);
-    o->fn(o->arg, op, docker_result_class(failure, status), duration_ns);
+    cs_engine_observe(op, docker_result_class(failure, status), duration_ns);
 }
 
 void docker_streams_add(int delta)
 {
-    if (delta > 0)
-        atomic_fetch_add(&streams_open, (uint_fast64_t)delta);
-    else
-        atomic_fetch_sub(&streams_open, (uint_fast64_t)-delta);
-}
-
-uint64_t docker_http_streams_open(void)
-{
-    return atomic_load(&streams_open);
+    cs_engine_streams_add(delta);
 }
 
 const char *docker_result_class(cs_code failure, long status)

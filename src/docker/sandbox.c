@@ -134,14 +134,25 @@ int docker_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config
         return -1;
     if (cfg->log_directory && *cfg->log_directory && cs_mkdir_p(cfg->log_directory, 0755, err) != 0)
         return cs_error_wrap(err, "pod log directory");
-    if (docker_ensure_pause_image(d, ctx, err) != 0)
-        return -1;
     const char *name = cs_state_sandbox_name(cfg, a);
     char *body = create_body(d, cfg, a);
     char *path = cs_arena_printf(a, "/containers/create?name=%s", cs_url_query_escape(name, a));
     docker_response resp;
-    if (docker_request(d->http, ctx, "POST", path, body, strlen(body), NULL, &resp, err) != 0)
-        return cs_error_wrap(err, "create sandbox %s", name);
+    /* The pause image is checked (and imported or pulled) once, not per pod:
+     * should it go, the create answers 404 and it is made again. */
+    for (int attempt = 0;; attempt++) {
+        if (!atomic_load(&d->pause_present)) {
+            if (docker_ensure_pause_image(d, ctx, err) != 0)
+                return -1;
+            atomic_store(&d->pause_present, true);
+        }
+        if (docker_request(d->http, ctx, "POST", path, body, strlen(body), NULL, &resp, err) != 0)
+            return cs_error_wrap(err, "create sandbox %s", name);
+        if (resp.status != 404 || attempt > 0)
+            break;
+        docker_response_clear(&resp);
+        atomic_store(&d->pause_present, false);
+    }
     if (resp.status == 409) {
         docker_response_clear(&resp);
         return cs_error_set(err, CS_ERR_EXISTS, "sandbox %s already exists", name);
@@ -216,8 +227,7 @@ int docker_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_e
     if (rc == 1) {
         rc = docker_sandbox_containers(d, ctx, full, true, err);
         if (rc == 0)
-            rc = docker_call_idempotent(d, ctx, "DELETE", cs_arena_printf(a, "/containers/%s?force=1&v=1", full),
-                                        err);
+            rc = docker_remove_container(d, ctx, full, err);
         if (rc != 0)
             cs_error_wrap(err, "remove sandbox %s", id);
         else

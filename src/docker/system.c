@@ -4,12 +4,22 @@
 #include "docker/internal.h"
 #include "util/log.h"
 
+/* The version comes with the API negotiation, which the client caches until
+ * the engine is lost (then the next call negotiates, and so refreshes it): a
+ * Version RPC costs no engine call while the engine stays up. */
 int docker_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err)
 {
     docker_backend *d = docker_of(b);
-    char api[16];
+    char api[16], engine[64];
     if (docker_client_negotiate(d->http, ctx, api, sizeof api, err) != 0)
         return -1;
+    if (docker_client_engine_version_copy(d->http, engine, sizeof engine)) {
+        out->engine = "docker";
+        out->version = cs_arena_strdup(a, engine);
+        out->api_version = cs_arena_strdup(a, api);
+        return 0;
+    }
+    /* lost again since the negotiation: ask */
     docker_response resp = {0};
     cs_json *j;
     if (docker_get_json(d, ctx, "/version", &resp, &j, err) != 0)

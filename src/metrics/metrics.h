@@ -23,10 +23,10 @@ void cs_metrics_set_inflight_source(cs_metrics *m, size_t (*fn)(void *), void *a
 /* Where the number of streaming server sessions (exec, attach,
  * port-forward) comes from. */
 void cs_metrics_set_sessions_source(cs_metrics *m, size_t (*fn)(void *), void *arg);
-/* The engine-call observer (see docker_http_set_observer): a latency
- * histogram per operation and result. */
+/* The engine-call observer (a cs_engine_observer_fn, backend/observe.h): a
+ * latency histogram per operation and result. */
 void cs_metrics_observe_engine(void *m, const char *op, const char *result, int64_t duration_ns);
-/* Where the number of open engine streams comes from. */
+/* Where the number of open engine streams comes from (cs_engine_streams_open). */
 void cs_metrics_set_engine_streams_source(cs_metrics *m, uint64_t (*fn)(void));
 
 /* The exposition text (malloc'd). */

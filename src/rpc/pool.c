@@ -2,6 +2,7 @@
 #include "rpc/pool.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,6 +13,11 @@
 
 #define POOL_IDLE_EXIT_SECONDS 30
 #define POOL_STACK_SIZE (512 * 1024)
+/* After a burst, memory its calls freed goes back to the system (malloc_trim):
+ * when the pool falls idle after at least this many jobs, at most once per
+ * TRIM_MIN_INTERVAL_MS, and whenever it shrinks. */
+#define TRIM_AFTER_JOBS 32
+#define TRIM_MIN_INTERVAL_MS 1000
 
 typedef struct job {
     struct job *next;
@@ -28,7 +34,31 @@ struct cs_pool {
     size_t threads, idle;
     size_t queued; /* jobs not yet taken by a thread */
     bool stopping;
+    size_t jobs_since_trim;
+    int64_t last_trim_ms;
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether this worker, having finished a job, should trim: the pool is idle
+ * (nothing queued, every other thread waiting) after a burst. */
+static bool trim_due_locked(cs_pool *p)
+{
+    p->jobs_since_trim++;
+    if (p->head || p->idle + 1 < p->threads || p->jobs_since_trim < TRIM_AFTER_JOBS)
+        return false;
+    int64_t now = mono_ms();
+    if (now - p->last_trim_ms < TRIM_MIN_INTERVAL_MS)
+        return false;
+    p->jobs_since_trim = 0;
+    p->last_trim_ms = now;
+    return true;
+}
 
 static void *worker_main(void *arg);
 
@@ -132,10 +162,18 @@ static void *worker_main(void *arg)
         j->fn(j->arg);
         free(j);
         pthread_mutex_lock(&p->mu);
+        if (trim_due_locked(p)) {
+            pthread_mutex_unlock(&p->mu);
+            malloc_trim(0);
+            pthread_mutex_lock(&p->mu);
+        }
     }
     p->threads--;
+    bool shrunk = !p->stopping;
     pthread_cond_broadcast(&p->exited);
     pthread_mutex_unlock(&p->mu);
+    if (shrunk)
+        malloc_trim(0);
     return NULL;
 }
 

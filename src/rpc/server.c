@@ -28,6 +28,7 @@
 #include "rpc/methods.h"
 #include "rpc/pool.h"
 #include "rpc/status.h"
+#include "rpc/wire.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -273,9 +274,14 @@ static int unpack_message(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor
     grpc_byte_buffer_reader_destroy(&reader);
     ProtobufCAllocator al = cs_arena_pb_allocator(arena);
     *out = protobuf_c_message_unpack(desc, &al, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+    char field[256];
+    bool nul = *out && cs_wire_find_nul(desc, GRPC_SLICE_START_PTR(slice), GRPC_SLICE_LENGTH(slice), field,
+                                        sizeof field);
     grpc_slice_unref(slice);
     if (!*out)
         return cs_error_set(err, CS_ERR_INVALID, "request does not decode as %s", desc->name);
+    if (nul)
+        return cs_error_set(err, CS_ERR_INVALID, "%s: a string must not hold a NUL byte", field);
     return 0;
 }
 

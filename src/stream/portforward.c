@@ -115,7 +115,7 @@ static int dial_pod(cs_backend *b, const char *sandbox, uint16_t port, int *fd, 
     cs_arena *a = cs_arena_new();
     cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 10000};
     const char *netns;
-    int rc = b->ops->sandbox_netns(b, &ctx, sandbox, a, &netns, err);
+    int rc = cs_backend_sandbox_netns(b, &ctx, sandbox, a, &netns, err);
     if (rc == 0)
         rc = strm_dial_netns(netns, port, fd, err);
     cs_arena_free(a);

@@ -203,9 +203,9 @@ static int open_stdio(const strm_request *req, cs_backend *b, cs_stdio **io, cs_
     cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 30000};
     if (req->kind == STRM_EXEC) {
         cs_strs cmd = {.items = (const char **)req->cmd, .n = req->ncmd};
-        return b->ops->exec_open(b, &ctx, req->id, &cmd, &o, io, err);
+        return cs_backend_exec_open(b, &ctx, req->id, &cmd, &o, io, err);
     }
-    return b->ops->attach_open(b, &ctx, req->id, &o, io, err);
+    return cs_backend_attach_open(b, &ctx, req->id, &o, io, err);
 }
 
 void strm_remotecommand(strm_chans *ch, const strm_request *req, cs_backend *b)

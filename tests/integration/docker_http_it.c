@@ -50,7 +50,10 @@ static cs_json *get_json(docker_client *c, const char *path, docker_response *r)
     return j;
 }
 
-/* Id of some local image, or NULL (caller frees). */
+/* Id of some local image (caller frees). The test environment's images
+ * (env.images) are normally loaded; if the engine has none, the busybox test
+ * image is pulled from the private registry, and no image at all fails the
+ * test rather than skipping what needs one. */
 static char *any_image(docker_client *c)
 {
     docker_response r;
@@ -58,6 +61,22 @@ static char *any_image(docker_client *c)
     char *id = cs_json_str(j, cs_json_key(j, cs_json_at(j, 0, 0), "Id"), NULL);
     cs_json_free(j);
     docker_response_clear(&r);
+    if (id)
+        return id;
+    const char *ref = tc_env("CRISHIM_TEST_IMG_BUSYBOX");
+    ck_assert_msg(ref, "the engine has no image and CRISHIM_TEST_IMG_BUSYBOX is not set (env.images makes it)");
+    char path[600];
+    snprintf(path, sizeof path, "/images/create?fromImage=%s", ref);
+    cs_error err;
+    cs_ctx ctx = ctx_ms(120000);
+    ck_assert_msg(docker_request_ok(c, &ctx, "POST", path, NULL, 0, NULL, &r, &err) == 0, "pull %s: %s", ref,
+                  err.msg);
+    docker_response_clear(&r);
+    j = get_json(c, "/images/json", &r);
+    id = cs_json_str(j, cs_json_key(j, cs_json_at(j, 0, 0), "Id"), NULL);
+    cs_json_free(j);
+    docker_response_clear(&r);
+    ck_assert_msg(id, "no local image even after pulling %s", ref);
     return id;
 }
 
@@ -130,11 +149,6 @@ START_TEST(errors_from_docker)
 
     /* a body with a JSON Content-Type; the same name twice is a 409 */
     char *image = any_image(c);
-    if (!image) {
-        printf("docker_http_it: no local image; skipping the create/conflict part\n");
-        docker_client_free(c);
-        return;
-    }
     char path[200], body[300];
     snprintf(path, sizeof path, "/containers/create?name=crishim-http-it-%d", (int)getpid());
     snprintf(body, sizeof body, "{\"Image\":\"%s\",\"Cmd\":[\"true\"],\"Labels\":{\"crishim-test\":\"http\"}}", image);
@@ -360,7 +374,7 @@ START_TEST(events_as_lines_until)
     /* make two events: tag an image, untag it */
     char *image = any_image(c);
     seen.image = image;
-    if (image) {
+    {
         char path[300];
         docker_response r;
         snprintf(path, sizeof path, "/images/%s/tag?repo=crishim-http-it&tag=%d", image, (int)getpid());
@@ -382,10 +396,8 @@ START_TEST(events_as_lines_until)
     ck_assert_int_eq(status, 200);
     ck_assert_msg(took < 3000, "took %lld ms", (long long)took);
     ck_assert_int_eq(seen.bad, 0);
-    if (image) {
-        ck_assert_msg(seen.tag && seen.untag, "saw %d lines, tag %d untag %d", seen.lines, seen.tag, seen.untag);
-        free(image);
-    }
+    ck_assert_msg(seen.tag && seen.untag, "saw %d lines, tag %d untag %d", seen.lines, seen.tag, seen.untag);
+    free(image);
     docker_client_free(c);
 }
 END_TEST
@@ -440,6 +452,7 @@ END_TEST
 
 int main(void)
 {
+    tc_skip_unless_backend("docker", "docker_http_it tests the Docker Engine API client itself");
     host = tc_env("CRISHIM_TEST_DOCKER_HOST");
     if (!host) {
         fprintf(stderr, "docker_http_it: CRISHIM_TEST_DOCKER_HOST not set; skipped\n");

@@ -330,16 +330,28 @@ END_TEST
 
 /* ---- deadlines, cancellation, slow engines ---- */
 
+/* An RPC that asks the engine every time (Version answers from a cache). */
+static grpc_status_code call_engine(int timeout_ms, int cancel_after_ms, tc_result *res)
+{
+    Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    tc_unary_ex(client, "/runtime.v1.ImageService/ListImages", &req.base, &runtime__v1__list_images_response__descriptor,
+                &resp, timeout_ms, cancel_after_ms, res);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return res->code;
+}
+
 START_TEST(deadline_is_honoured_when_engine_hangs)
 {
     pid_t dpid = current_dockerd_pid();
     kill(dpid, SIGSTOP);
     tc_result res;
-    call_version(500, 0, &res);
+    call_engine(500, 0, &res);
     kill(dpid, SIGCONT);
     ck_assert_msg(res.code == GRPC_STATUS_DEADLINE_EXCEEDED, "got %d (%s)", res.code, res.details);
     ck_assert_msg(res.elapsed_ms < 2000, "deadline answer took %.0f ms", res.elapsed_ms);
-    call_version(10000, 0, &res);
+    call_engine(10000, 0, &res);
     ck_assert_msg(res.code == GRPC_STATUS_OK, "after the engine resumed: %d (%s)", res.code, res.details);
 }
 END_TEST
@@ -349,11 +361,11 @@ START_TEST(cancelled_call_is_released)
     pid_t dpid = current_dockerd_pid();
     kill(dpid, SIGSTOP);
     tc_result res;
-    call_version(20000, 300, &res);
+    call_engine(20000, 300, &res);
     kill(dpid, SIGCONT);
     ck_assert_msg(res.code == GRPC_STATUS_CANCELLED, "got %d (%s)", res.code, res.details);
     ck_assert_msg(res.elapsed_ms < 2000, "cancel took %.0f ms", res.elapsed_ms);
-    call_version(10000, 0, &res);
+    call_engine(10000, 0, &res);
     ck_assert_msg(res.code == GRPC_STATUS_OK, "after cancel: %d (%s)", res.code, res.details);
 }
 END_TEST
@@ -364,10 +376,10 @@ typedef struct bg_call {
     int timeout_ms;
 } bg_call;
 
-static void *bg_version(void *arg)
+static void *bg_engine_call(void *arg)
 {
     bg_call *b = arg;
-    call_version(b->timeout_ms, 0, &b->res);
+    call_engine(b->timeout_ms, 0, &b->res);
     return NULL;
 }
 
@@ -378,7 +390,7 @@ START_TEST(slow_engine_blocks_nothing_else)
     bg_call slow[4];
     for (int i = 0; i < 4; i++) {
         slow[i].timeout_ms = 3000;
-        pthread_create(&slow[i].t, NULL, bg_version, &slow[i]);
+        pthread_create(&slow[i].t, NULL, bg_engine_call, &slow[i]);
     }
     usleep(200000);
     /* Engine-free RPCs still answer at once while four calls hang. */
@@ -484,6 +496,31 @@ START_TEST(prometheus_metrics)
 }
 END_TEST
 
+/* How many engine calls of one operation the metrics have seen. */
+static long engine_calls(const char *op)
+{
+    char *text = fetch_metrics();
+    char key[200];
+    snprintf(key, sizeof key, "crishim_engine_request_duration_seconds_count{operation=\"%s\",result=\"ok\"} ", op);
+    const char *at = strstr(text, key);
+    long n = at ? strtol(at + strlen(key), NULL, 10) : 0;
+    free(text);
+    return n;
+}
+
+/* The engine's version is cached with the negotiated API version: Version
+ * RPCs make no engine call while the engine stays up. */
+START_TEST(version_is_cached)
+{
+    tc_result res;
+    ck_assert_int_eq(call_version(5000, 0, &res), GRPC_STATUS_OK);
+    long before = engine_calls("GET /version");
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(call_version(5000, 0, &res), GRPC_STATUS_OK);
+    ck_assert_int_eq(engine_calls("GET /version"), before);
+}
+END_TEST
+
 START_TEST(socket_mode_is_0660)
 {
     struct stat st;
@@ -498,7 +535,7 @@ START_TEST(sigterm_lets_inflight_call_finish)
     pid_t dpid = current_dockerd_pid();
     kill(dpid, SIGSTOP);
     bg_call b = {.timeout_ms = 15000};
-    pthread_create(&b.t, NULL, bg_version, &b);
+    pthread_create(&b.t, NULL, bg_engine_call, &b);
     usleep(300000);
     kill(daemon_pid, SIGTERM);
     usleep(300000);
@@ -547,6 +584,7 @@ int main(void)
     tcase_add_test(tc, slow_engine_blocks_nothing_else);
     tcase_add_test(tc, engine_outage_is_survived);
     tcase_add_test(tc, prometheus_metrics);
+    tcase_add_test(tc, version_is_cached);
     tcase_add_test(tc, socket_mode_is_0660);
     tcase_add_test(tc, stale_socket_is_replaced);
     tcase_add_test(tc, sigterm_lets_inflight_call_finish);

@@ -210,6 +210,18 @@ START_TEST(containers_share_the_pod_network)
 {
     tp_pod p;
     tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    /* the pod's DNS as kubelet gives it (cluster DNS, search path, ndots) */
+    char *servers[] = {"10.96.0.10", "10.96.0.11"};
+    char *searches[] = {"test.svc.cluster.local", "svc.cluster.local"};
+    char *options[] = {"ndots:5", "timeout:2"};
+    Runtime__V1__DNSConfig dns = RUNTIME__V1__DNSCONFIG__INIT;
+    dns.servers = servers;
+    dns.n_servers = 2;
+    dns.searches = searches;
+    dns.n_searches = 2;
+    dns.options = options;
+    dns.n_options = 2;
+    p.cfg.dns_config = &dns;
     tp_pod_run(&p);
     char *server = tp_container(&p, "server", "exec httpd -f -p 8080 -h /etc", 0, true);
     char *clientc = tp_container(&p, "client", "exec sleep 300", 0, true);
@@ -229,6 +241,14 @@ START_TEST(containers_share_the_pod_network)
     char *h = tp_exec_out(clientc, "hostname");
     ck_assert_msg(!strncmp(h, p.name, strlen(p.name)), "hostname %s", h);
     free(h);
+    char *rc = tp_exec_out(clientc, "cat /etc/resolv.conf");
+    ck_assert_msg(strstr(rc, "nameserver 10.96.0.10\n") && strstr(rc, "nameserver 10.96.0.11\n"),
+                  "servers in resolv.conf:\n%s", rc);
+    ck_assert_msg(strstr(rc, "search test.svc.cluster.local svc.cluster.local\n"), "searches in resolv.conf:\n%s",
+                  rc);
+    ck_assert_msg(strstr(rc, "options ndots:5 timeout:2\n") || strstr(rc, "options timeout:2 ndots:5\n"),
+                  "options in resolv.conf:\n%s", rc);
+    free(rc);
     free(server);
     free(clientc);
     tp_pod_remove(&p);
@@ -816,6 +836,98 @@ START_TEST(native_bidi_exec)
 }
 END_TEST
 
+/* Concurrent removals of one object: Docker answers all but one with 409
+ * "removal ... already in progress"; CRI's remove is idempotent, so every
+ * call must succeed once the removal is done. */
+#define RACERS 4
+
+typedef struct racer {
+    pthread_t t;
+    const char *method, *id;
+    tc_result res;
+} racer;
+
+static void *race_remove(void *arg)
+{
+    racer *r = arg;
+    if (strstr(r->method, "RemoveContainer")) {
+        Runtime__V1__RemoveContainerRequest q = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+        q.container_id = (char *)r->id;
+        tc_unary(client, r->method, &q.base, &runtime__v1__remove_container_response__descriptor, NULL, 60000,
+                 &r->res);
+    } else if (strstr(r->method, "RemovePodSandbox")) {
+        Runtime__V1__RemovePodSandboxRequest q = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+        q.pod_sandbox_id = (char *)r->id;
+        tc_unary(client, r->method, &q.base, &runtime__v1__remove_pod_sandbox_response__descriptor, NULL, 60000,
+                 &r->res);
+    } else {
+        Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+        spec.image = (char *)r->id;
+        Runtime__V1__RemoveImageRequest q = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+        q.image = &spec;
+        tc_unary(client, r->method, &q.base, &runtime__v1__remove_image_response__descriptor, NULL, 60000, &r->res);
+    }
+    return NULL;
+}
+
+static void race(const char *method, const char *id)
+{
+    racer r[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (racer){.method = method, .id = id};
+        pthread_create(&r[i].t, NULL, race_remove, &r[i]);
+    }
+    for (int i = 0; i < RACERS; i++)
+        pthread_join(r[i].t, NULL);
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_msg(r[i].res.code == GRPC_STATUS_OK, "%s %s, racer %d of %d: %d %s", method, id, i, RACERS,
+                      r[i].res.code, r[i].res.details);
+}
+
+START_TEST(concurrent_removal_all_succeed)
+{
+    for (int round = 0; round < 3; round++) {
+        tp_pod p;
+        tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+        tp_pod_run(&p);
+        char *c1 = tp_container(&p, "busy", "exec sleep 300", 0, true);
+        char *c2 = tp_container(&p, "other", "exec sleep 300", 0, true);
+        race(RT("RemoveContainer"), c1);
+        Runtime__V1__ContainerStatusRequest cs = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+        cs.container_id = c1;
+        tp_call_drop(RT("ContainerStatus"), &cs.base, &runtime__v1__container_status_response__descriptor,
+                     GRPC_STATUS_NOT_FOUND, NULL);
+        /* the pod with a running container still in it */
+        race(RT("RemovePodSandbox"), p.id);
+        Runtime__V1__PodSandboxStatusRequest ps = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+        ps.pod_sandbox_id = p.id;
+        tp_call_drop(RT("PodSandboxStatus"), &ps.base, &runtime__v1__pod_sandbox_status_response__descriptor,
+                     GRPC_STATUS_NOT_FOUND, NULL);
+        cs.container_id = c2;
+        tp_call_drop(RT("ContainerStatus"), &cs.base, &runtime__v1__container_status_response__descriptor,
+                     GRPC_STATUS_NOT_FOUND, NULL);
+        free(c1);
+        free(c2);
+        free(p.id);
+    }
+    /* an image no container of this suite uses */
+    const char *img = need_env("CRISHIM_TEST_IMG_USER");
+    for (int round = 0; round < 2; round++) {
+        tp_pull(img);
+        race("/runtime.v1.ImageService/RemoveImage", img);
+        Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+        spec.image = (char *)img;
+        Runtime__V1__ImageStatusRequest is = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+        is.image = &spec;
+        Runtime__V1__ImageStatusResponse *st = (Runtime__V1__ImageStatusResponse *)tp_call(
+            "/runtime.v1.ImageService/ImageStatus", &is.base, &runtime__v1__image_status_response__descriptor,
+            GRPC_STATUS_OK, NULL);
+        ck_assert_msg(st->image == NULL, "%s still there after RemoveImage", img);
+        protobuf_c_message_free_unpacked(&st->base, NULL);
+    }
+}
+END_TEST
+
 START_TEST(bad_input)
 {
     tc_result res;
@@ -904,6 +1016,7 @@ int main(void)
     tcase_add_test(tc, container_stats_from_cgroups);
     tcase_add_test(tc, writable_layer_and_cri_metrics);
     tcase_add_test(tc, native_bidi_exec);
+    tcase_add_test(tc, concurrent_removal_all_succeed);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, true);

@@ -236,8 +236,15 @@ START_TEST(soak_keeps_fds_and_memory_flat)
 }
 END_TEST
 
-static char *run_pod_async_then_kill(void)
+typedef struct bg_run {
+    pthread_t t;
+    tc_client *c;
+    tc_result res;
+} bg_run;
+
+static void *run_halfmade(void *arg)
 {
+    bg_run *b = arg;
     Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
     md.name = "halfmade";
     md.namespace_ = "reliability";
@@ -247,52 +254,87 @@ static char *run_pod_async_then_kill(void)
     Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
     req.config = &pc;
     /* The call is cut off by the kill: its answer doesn't matter. */
-    pid_t victim = crishim.pid;
-    pid_t killer = fork();
-    if (killer == 0) {
-        usleep(60000);
-        kill(victim, SIGKILL);
-        _exit(0);
-    }
-    tc_result res;
-    tc_unary(client, RT("RunPodSandbox"), &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, NULL, 10000,
-             &res);
-    waitpid(killer, NULL, 0);
+    tc_unary(b->c, RT("RunPodSandbox"), &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, NULL, 30000,
+             &b->res);
     return NULL;
 }
 
-START_TEST(sigkill_during_pod_creation)
+/* The halfmade pods crishim lists now (ids malloc'd into ids, at most cap). */
+static size_t list_halfmade(char **ids, size_t cap, bool *ready)
 {
-    run_pod_async_then_kill();
-    waitpid(crishim.pid, NULL, 0);
-    crishim.pid = -1;
-    tc_close(client);
-    client = NULL;
-    start_daemon();
-    /* whatever exists of the pod now is listed, and removable */
-    Runtime__V1__PodSandboxFilter f = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
     Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-    lreq.filter = &f;
     Runtime__V1__ListPodSandboxResponse *l = NULL;
     tc_result res;
     tc_unary(client, RT("ListPodSandbox"), &lreq.base, &runtime__v1__list_pod_sandbox_response__descriptor,
              (ProtobufCMessage **)&l, 10000, &res);
-    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    if (res.code != GRPC_STATUS_OK)
+        return 0;
+    size_t n = 0;
     for (size_t i = 0; i < l->n_items; i++) {
-        if (strcmp(l->items[i]->metadata->name, "halfmade") != 0)
+        if (strcmp(l->items[i]->metadata->name, "halfmade") != 0 || l->items[i]->metadata->attempt != 0)
             continue;
+        if (ready)
+            *ready = l->items[i]->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
+        if (n < cap)
+            ids[n++] = strdup(l->items[i]->id);
+    }
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    return n;
+}
+
+/* crishim is SIGKILLed the moment its RunPodSandbox has made the sandbox in
+ * the engine (a second client watches ListPodSandbox), usually before it
+ * started it. After a restart that pod is listed, and Stop and Remove clean
+ * it up completely. */
+START_TEST(sigkill_during_pod_creation)
+{
+    bg_run b = {.c = client};
+    pthread_create(&b.t, NULL, run_halfmade, &b);
+    char *ids[4];
+    size_t n = 0;
+    bool ready_at_kill = false;
+    for (int i = 0; i < 20000 && n == 0; i++) {
+        n = list_halfmade(ids, 4, &ready_at_kill);
+        if (n == 0)
+            usleep(1000);
+    }
+    kill(crishim.pid, SIGKILL);
+    pthread_join(b.t, NULL);
+    waitpid(crishim.pid, NULL, 0);
+    crishim.pid = -1;
+    ck_assert_msg(n > 0, "the pod never appeared while RunPodSandbox ran (its answer: %d %s)", b.res.code,
+                  b.res.details);
+    printf("reliability: killed crishim with the half-made pod %s (%s)\n", ids[0],
+           ready_at_kill ? "already started" : "created, not started");
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    tc_close(client);
+    client = NULL;
+    start_daemon();
+    /* what the kill left is listed after the restart, and removable */
+    n = list_halfmade(ids, 4, NULL);
+    ck_assert_msg(n > 0, "the half-made pod is not listed after the restart");
+    tc_result res;
+    for (size_t i = 0; i < n; i++) {
         Runtime__V1__StopPodSandboxRequest s = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-        s.pod_sandbox_id = l->items[i]->id;
+        s.pod_sandbox_id = ids[i];
         tc_unary(client, RT("StopPodSandbox"), &s.base, &runtime__v1__stop_pod_sandbox_response__descriptor, NULL,
                  30000, &res);
         ck_assert_msg(res.code == GRPC_STATUS_OK, "stop half-made pod: %s", res.details);
         Runtime__V1__RemovePodSandboxRequest r = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-        r.pod_sandbox_id = l->items[i]->id;
+        r.pod_sandbox_id = ids[i];
         tc_unary(client, RT("RemovePodSandbox"), &r.base, &runtime__v1__remove_pod_sandbox_response__descriptor,
                  NULL, 30000, &res);
         ck_assert_msg(res.code == GRPC_STATUS_OK, "remove half-made pod: %s", res.details);
+        Runtime__V1__PodSandboxStatusRequest ps = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+        ps.pod_sandbox_id = ids[i];
+        tc_unary(client, RT("PodSandboxStatus"), &ps.base, &runtime__v1__pod_sandbox_status_response__descriptor,
+                 NULL, 10000, &res);
+        ck_assert_msg(res.code == GRPC_STATUS_NOT_FOUND, "half-made pod %s after removal: %d %s", ids[i], res.code,
+                      res.details);
+        free(ids[i]);
     }
-    protobuf_c_message_free_unpacked(&l->base, NULL);
+    ck_assert_uint_eq(list_halfmade(ids, 4, NULL), 0);
     /* a new attempt of the same pod works */
     Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
     md.name = "halfmade";

@@ -19,7 +19,13 @@ if ! cmp -s "$here/package.json" "$nodedir/package.json" || [ ! -d "$nodedir/nod
 fi
 sock="$dir/crishim-interop.sock"
 log="$dir/crishim-interop.log"
-"$CRISHIM_BIN" --listen "unix://$sock" --backend docker --docker-host "$docker_host" 2>"$log" &
+# The backend under test, as the C suites take it (tests/support/client.c).
+case ${CRISHIM_TEST_BACKEND:-docker} in
+docker) engine=(--backend docker --docker-host "$docker_host") ;;
+containerd) engine=(--backend containerd --containerd-address "$(get CRISHIM_TEST_CONTAINERD_ADDRESS)") ;;
+*) echo "CRISHIM_TEST_BACKEND=$CRISHIM_TEST_BACKEND: want docker or containerd"; exit 2 ;;
+esac
+"$CRISHIM_BIN" --listen "unix://$sock" "${engine[@]}" 2>"$log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done

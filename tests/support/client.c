@@ -460,15 +460,43 @@ const char *tc_need_env(const char *key)
     return v;
 }
 
+const char *tc_backend(void)
+{
+    const char *b = getenv("CRISHIM_TEST_BACKEND");
+    return b && *b ? b : "docker";
+}
+
+void tc_skip_unless_backend(const char *name, const char *why)
+{
+    if (strcmp(tc_backend(), name) != 0) {
+        fprintf(stderr, "skipped on the %s backend: %s\n", tc_backend(), why);
+        exit(77);
+    }
+}
+
+void tc_backend_flags(char *backend, size_t bcap, char *endpoint, size_t ecap)
+{
+    const char *name = tc_backend();
+    snprintf(backend, bcap, "--backend=%s", name);
+    if (strcmp(name, "docker") == 0) {
+        snprintf(endpoint, ecap, "--docker-host=%s", tc_need_env("CRISHIM_TEST_DOCKER_HOST"));
+    } else if (strcmp(name, "containerd") == 0) {
+        snprintf(endpoint, ecap, "--containerd-address=%s", tc_need_env("CRISHIM_TEST_CONTAINERD_ADDRESS"));
+    } else {
+        fprintf(stderr, "CRISHIM_TEST_BACKEND=%s: want docker or containerd\n", name);
+        exit(2);
+    }
+}
+
 void tc_daemon_up(tc_daemon *d, const char *suite, const char *extra_flag)
 {
     const char *dir = tc_need_env("CRISHIM_TEST_DIR");
     snprintf(d->sock, sizeof d->sock, "%s/crishim-%s.sock", dir, suite);
     snprintf(d->log, sizeof d->log, "%s/crishim-%s.log", dir, suite);
-    char host[512];
-    snprintf(host, sizeof host, "--docker-host=%s", tc_need_env("CRISHIM_TEST_DOCKER_HOST"));
-    d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, "--backend=docker", host,
-                             "--log-level=debug", extra_flag, NULL);
+    char backend[64], endpoint[512];
+    tc_backend_flags(backend, sizeof backend, endpoint, sizeof endpoint);
+    d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, backend, endpoint, "--log-level=debug",
+                             extra_flag, NULL);
     ck_assert_msg(d->pid > 0, "crishim did not start; see %s", d->log);
     char target[300];
     snprintf(target, sizeof target, "unix:%s", d->sock);

@@ -76,6 +76,15 @@ double tc_now_ms(void);
  * exits 77, which ctest reports as skipped. */
 const char *tc_need_env(const char *key);
 
+/* The backend under test: $CRISHIM_TEST_BACKEND, "docker" when unset. */
+const char *tc_backend(void);
+/* Exits 77 (skipped), saying why, unless the backend under test is `name`. */
+void tc_skip_unless_backend(const char *name, const char *why);
+/* crishim's flags for the backend under test: "--backend=NAME" and its
+ * endpoint (--docker-host from CRISHIM_TEST_DOCKER_HOST, or
+ * --containerd-address from CRISHIM_TEST_CONTAINERD_ADDRESS). */
+void tc_backend_flags(char *backend, size_t bcap, char *endpoint, size_t ecap);
+
 typedef struct tc_daemon {
     pid_t pid;
     tc_client *client;

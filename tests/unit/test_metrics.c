@@ -13,6 +13,7 @@
 #include "backend/cgroups.h"
 #include "backend/diskusage.h"
 #include "backend/netdev.h"
+#include "backend/observe.h"
 #include "cri/internal.h"
 #include "docker/http.h"
 #include "metrics/metrics.h"
@@ -224,6 +225,31 @@ START_TEST(engine_histogram_renders)
 }
 END_TEST
 
+/* The Docker client reports to the engine-neutral observer, which the
+ * metrics read: the same series as before the observer moved. */
+START_TEST(engine_observer_reaches_metrics)
+{
+    cs_metrics *m = cs_metrics_new();
+    cs_engine_set_observer(cs_metrics_observe_engine, m);
+    cs_metrics_set_engine_streams_source(m, cs_engine_streams_open);
+    docker_observe("GET", "/containers/abc/json?size=1", CS_OK, 404, 100000);
+    cs_engine_observe("containerd.services.tasks.v1.Tasks/Start", "ok", 2000000);
+    docker_streams_add(1);
+    char *text = cs_metrics_render(m);
+    ck_assert_msg(strstr(text, "crishim_engine_request_duration_seconds_count{operation=\"GET "
+                               "/containers/{id}/json\",result=\"not_found\"} 1\n"),
+                  "%.400s", strstr(text, "crishim_engine") ? strstr(text, "crishim_engine") : text);
+    ck_assert_ptr_nonnull(strstr(text, "operation=\"containerd.services.tasks.v1.Tasks/Start\",result=\"ok\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "crishim_engine_streams_open 1\n"));
+    free(text);
+    docker_streams_add(-1);
+    cs_engine_set_observer(NULL, NULL);
+    ck_assert(!cs_engine_observed());
+    docker_observe("GET", "/_ping", CS_OK, 200, 1); /* nobody listens: nothing happens */
+    cs_metrics_free(m);
+}
+END_TEST
+
 /* Every metric names a descriptor and has as many label values as it has
  * keys; kubelet drops metrics that don't. */
 START_TEST(cri_metrics_match_descriptors)
@@ -308,6 +334,7 @@ int main(void)
     tcase_add_test(tc, netdev_every_interface);
     tcase_add_test(tc, engine_operation_names_are_bounded);
     tcase_add_test(tc, engine_histogram_renders);
+    tcase_add_test(tc, engine_observer_reaches_metrics);
     tcase_add_test(tc, cri_metrics_match_descriptors);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, false);

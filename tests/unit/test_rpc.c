@@ -10,6 +10,8 @@
 #include "rpc/methods.h"
 #include "rpc/pool.h"
 #include "rpc/status.h"
+#include "rpc/wire.h"
+#include "runtime/v1/api.pb-c.h"
 #include "suite.h"
 
 START_TEST(status_mapping)
@@ -63,6 +65,70 @@ START_TEST(method_table)
         ck_assert_msg(found, "%s missing", names[k]);
     }
     cs_methods_free(m, n);
+}
+END_TEST
+
+/* Packs m, then turns the '#' of the string `marked` in the encoding into a
+ * NUL, as a client that sends one would. */
+static size_t pack_with_nul(const ProtobufCMessage *m, const char *marked, uint8_t *buf)
+{
+    size_t n = protobuf_c_message_pack(m, buf);
+    uint8_t *at = memmem(buf, n, marked, strlen(marked));
+    ck_assert_ptr_nonnull(at);
+    at[strchr(marked, '#') - marked] = 0;
+    return n;
+}
+
+START_TEST(nul_in_any_string_is_found)
+{
+    uint8_t buf[1024];
+    char path[256];
+    /* top level, nested */
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = "busybox#:evil";
+    Runtime__V1__PullImageRequest pull = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    pull.image = &spec;
+    size_t n = pack_with_nul(&pull.base, spec.image, buf);
+    ck_assert(cs_wire_find_nul(&runtime__v1__pull_image_request__descriptor, buf, n, path, sizeof path));
+    ck_assert_str_eq(path, "image.image");
+    /* without the NUL nothing is found, and the path is empty */
+    spec.image = "busybox";
+    n = protobuf_c_message_pack(&pull.base, buf);
+    ck_assert(!cs_wire_find_nul(&runtime__v1__pull_image_request__descriptor, buf, n, path, sizeof path));
+    ck_assert_str_eq(path, "");
+    /* a map entry deep down, after other fields; a repeated string */
+    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+    md.name = "web";
+    md.uid = "u";
+    md.namespace_ = "ns";
+    Runtime__V1__PodSandboxConfig__LabelsEntry e0 = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT,
+                                               e1 = RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT;
+    e0.key = "a";
+    e0.value = "b";
+    e1.key = "c";
+    e1.value = "d#";
+    Runtime__V1__PodSandboxConfig__LabelsEntry *entries[] = {&e0, &e1};
+    Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+    pc.metadata = &md;
+    pc.n_labels = 2;
+    pc.labels = entries;
+    Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    rp.config = &pc;
+    n = pack_with_nul(&rp.base, e1.value, buf);
+    ck_assert(cs_wire_find_nul(&runtime__v1__run_pod_sandbox_request__descriptor, buf, n, path, sizeof path));
+    ck_assert_str_eq(path, "config.labels[1].value");
+    e1.value = "d";
+    char *servers[] = {"1.1.1.1", "8.8.#"};
+    Runtime__V1__DNSConfig dns = RUNTIME__V1__DNSCONFIG__INIT;
+    dns.n_servers = 2;
+    dns.servers = servers;
+    pc.dns_config = &dns;
+    n = pack_with_nul(&rp.base, servers[1], buf);
+    ck_assert(cs_wire_find_nul(&runtime__v1__run_pod_sandbox_request__descriptor, buf, n, path, sizeof path));
+    ck_assert_str_eq(path, "config.dns_config.servers[1]");
+    /* truncated input: an answer, never a crash (ASan watches) */
+    for (size_t cut = 0; cut < n; cut++)
+        cs_wire_find_nul(&runtime__v1__run_pod_sandbox_request__descriptor, buf, cut, path, sizeof path);
 }
 END_TEST
 
@@ -128,6 +194,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, status_mapping);
     tcase_add_test(tc, method_table);
+    tcase_add_test(tc, nul_in_any_string_is_found);
     tcase_add_test(tc, listen_addresses);
     tcase_add_test(tc, pool_runs_everything_and_grows);
     suite_add_tcase(s, tc);
