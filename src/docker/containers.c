@@ -33,7 +33,7 @@ static int sandbox_lookup(docker_backend *d, const cs_ctx *ctx, const char *id, 
                           cs_error *err)
 {
     out->id = id;
-    if (!docker_is_full_id(id) && docker_resolve_id(d, ctx, DL_KIND_SANDBOX, id, a, &out->id, err) != 0)
+    if (!cs_state_is_full_id(id) && docker_resolve_id(d, ctx, CS_STATE_KIND_SANDBOX, id, a, &out->id, err) != 0)
         return cs_error_wrap(err, "pod sandbox");
     docker_response resp;
     cs_json *j;
@@ -43,16 +43,16 @@ static int sandbox_lookup(docker_backend *d, const cs_ctx *ctx, const char *id, 
         return cs_error_wrap(err, "pod sandbox %s", id);
     }
     int labels = cs_json_get(j, 0, "Config.Labels");
-    if (!cs_json_str_eq(j, cs_json_key(j, labels, DL_KIND), DL_KIND_SANDBOX)) {
+    if (!cs_json_str_eq(j, cs_json_key(j, labels, CS_STATE_KIND), CS_STATE_KIND_SANDBOX)) {
         docker_json_release(&resp, j);
         return cs_error_set(err, CS_ERR_NOT_FOUND, "pod sandbox: sandbox %s not found", id);
     }
     out->running = cs_json_get_bool(j, 0, "State.Running", false);
-    out->log_directory = docker_label(j, labels, DL_LOG_DIRECTORY, a);
+    out->log_directory = docker_label(j, labels, CS_STATE_LOG_DIRECTORY, a);
     out->cgroup_parent = cs_json_get_str(j, 0, "HostConfig.CgroupParent", a);
-    out->name = docker_label(j, labels, DL_POD_NAME, a);
-    out->ns = docker_label(j, labels, DL_POD_NAMESPACE, a);
-    out->uid = docker_label(j, labels, DL_POD_UID, a);
+    out->name = docker_label(j, labels, CS_STATE_POD_NAME, a);
+    out->ns = docker_label(j, labels, CS_STATE_POD_NAMESPACE, a);
+    out->uid = docker_label(j, labels, CS_STATE_POD_UID, a);
     docker_json_release(&resp, j);
     return 0;
 }
@@ -415,7 +415,7 @@ int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bo
         return cs_error_wrap(err, "container %s", id);
     }
     int labels = cs_json_get(j, 0, "Config.Labels");
-    if (!cs_json_str_eq(j, cs_json_key(j, labels, DL_KIND), DL_KIND_CONTAINER)) {
+    if (!cs_json_str_eq(j, cs_json_key(j, labels, CS_STATE_KIND), DL_KIND_CONTAINER)) {
         docker_json_release(&resp, j);
         return cs_error_set(err, CS_ERR_NOT_FOUND, "container %s not found", id);
     }
