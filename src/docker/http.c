@@ -799,7 +799,8 @@ typedef struct sstream {
     char *path; /* for messages */
     char version[DOCKER_API_VERSION_SIZE];
     transfer t;
-    cs_error err; /* what on_data said when it stopped the stream */
+    cs_error *failed; /* what on_data said when it stopped the stream */
+    docker_data_fn on_data;
     docker_end_fn on_end;
     void *user;
     int64_t start_ns;
@@ -810,6 +811,7 @@ struct docker_streamset {
     CURLM *multi;
     sstream *list;
     size_t n;
+    cs_error scratch; /* on_data's err; kept by the stream only if it fails */
 };
 
 docker_streamset *docker_streamset_new(docker_client *c)
@@ -822,6 +824,18 @@ docker_streamset *docker_streamset_new(docker_client *c)
     /* the connections of ended streams are kept for the next ones, a few */
     curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 8L);
     return s;
+}
+
+/* Streams are many and idle: a stream holds an error only once it has one. */
+static int sstream_data(void *user, const char *data, size_t len, cs_error *err)
+{
+    sstream *st = user;
+    cs_error_clear(&st->set->scratch);
+    if (st->on_data(st->user, data, len, &st->set->scratch) == 0)
+        return 0;
+    st->failed = cs_xmalloc(sizeof *st->failed);
+    *st->failed = st->set->scratch;
+    return -1;
 }
 
 static void sstream_free(sstream *st)
@@ -840,6 +854,7 @@ static void sstream_free(sstream *st)
     docker_streams_add(-1);
     free(st->t.buf);
     free(st->path);
+    free(st->failed);
     free(st);
 }
 
@@ -873,10 +888,11 @@ int docker_streamset_add(docker_streamset *s, const char *path, size_t recv_buff
         cs_die("libcurl cannot create a handle");
     st->path = cs_xstrdup(path);
     snprintf(st->version, sizeof st->version, "%s", version);
+    st->on_data = on_data;
     st->on_end = on_end;
     st->user = user;
     st->hdrs = request_headers(NULL, NULL);
-    st->t = (transfer){.easy = st->easy, .streaming = true, .on_data = on_data, .user = user, .cb_err = &st->err};
+    st->t = (transfer){.easy = st->easy, .streaming = true, .on_data = sstream_data, .user = st};
     cs_cleanup_free char *url = versioned ? cs_xasprintf("%s/v%s%s", s->c->base_url, version, path)
                                           : cs_xasprintf("%s%s", s->c->base_url, path);
     set_target(s->c, st->easy, url);
@@ -884,7 +900,6 @@ int docker_streamset_add(docker_streamset *s, const char *path, size_t recv_buff
     if (recv_buffer > 0)
         curl_easy_setopt(st->easy, CURLOPT_BUFFERSIZE, (long)recv_buffer);
     curl_easy_setopt(st->easy, CURLOPT_PRIVATE, st);
-    cs_error_clear(&st->err);
     st->start_ns = cs_time_mono_ns();
     st->t.last_byte_ms = cs_time_mono_ms();
     st->next = s->list;
@@ -916,8 +931,9 @@ static void sstream_done(sstream *st, CURLcode result)
     cs_error err;
     cs_error_clear(&err);
     if (result != CURLE_OK) {
-        rc = transfer_error(c, st->easy, t, result, "GET", st->path, 0, &st->err);
-        err = st->err;
+        if (st->failed)
+            err = *st->failed;
+        rc = transfer_error(c, st->easy, t, result, "GET", st->path, 0, &err);
     } else if (t->status >= 400) {
         /* an upgraded engine refusing our version: the next try negotiates */
         if (version_refused(t))

@@ -31,7 +31,7 @@
 #define BUCKETS 256
 /* Per-stream memory: curl's receive buffer, and what a frame or a line may
  * keep between reads before it is given back. */
-#define RECV_BUFFER 4096
+#define RECV_BUFFER 1024
 #define KEEP_BYTES 4096
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 5000

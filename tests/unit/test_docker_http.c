@@ -1097,6 +1097,15 @@ START_TEST(stream_sets)
     pthread_join(th, NULL);
     ck_assert_msg(took >= 150 && took < 3000, "woke after %lld ms", (long long)took);
 
+    /* the reader stops a stream: its error is the end's */
+    set_stream r = {0};
+    ck_assert_int_eq(docker_streamset_add(s, "/trickle", 0, refuse_data, set_end, &r, &err), 0);
+    run_until_ended(s, &r);
+    ck_assert_int_eq(r.rc, -1);
+    ck_assert_int_eq(r.err.code, CS_ERR_DATA_LOSS);
+    ck_assert_str_eq(r.err.msg, "reader refused");
+    negotiate_apart(c); /* the refused stream's connection is closed */
+
     /* a connection the engine drops mid-stream: UNAVAILABLE */
     set_stream d = {0};
     ck_assert_int_eq(docker_streamset_add(s, "/drop", 0, set_data, set_end, &d, &err), 0);
