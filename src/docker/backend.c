@@ -72,9 +72,8 @@ int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *e
     d->pause_binary = cs_xstrdup(opts->pause_binary);
     d->stats = docker_stats_new(d);
     pthread_mutex_init(&d->refs_mu, NULL);
-    d->logs = docker_logs_new(d);
+    d->logs = docker_logs_new(d); /* resumes the streams of existing containers */
     docker_events_start(d);
-    docker_logs_resume_all(d->logs);
     *out = &d->base;
     return 0;
 }

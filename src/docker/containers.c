@@ -253,15 +253,21 @@ int docker_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_
         full = c->id;
     if (rc == 0 && c->state != CS_CONTAINER_CREATED)
         rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s is not in the created state", id);
+    /* The log file exists, and the exit waits for its stream, before the
+     * container can run: no status read falls between the start and the
+     * stream. */
+    bool logged = rc == 0 && docker_logs_register(d->logs, full, c->log_path) == 0;
     docker_response resp;
     if (rc == 0)
         rc = docker_request_ok(d->http, ctx, "POST", cs_arena_printf(a, "/containers/%s/start", full), NULL, 0, NULL,
                                &resp, err);
     if (rc == 0) {
         docker_response_clear(&resp);
-        if (c->log_path && *c->log_path)
-            docker_logs_follow(d->logs, full, c->log_path);
+        if (logged)
+            docker_logs_follow(d->logs, full);
     } else {
+        if (logged)
+            docker_logs_forget(d->logs, full);
         cs_error_wrap(err, "start container %s", id);
     }
     cs_arena_free(a);
@@ -446,6 +452,8 @@ int docker_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bo
     }
     docker_json_release(&resp, j);
     c->image_ref = image_ref_for(d, ctx, c->image_id, a);
+    if (c->state == CS_CONTAINER_EXITED) /* exited means: its log is complete */
+        docker_logs_wait_drained(d->logs, &c->id, 1, ctx);
     *out = c;
     return 0;
 }
@@ -473,6 +481,13 @@ int docker_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_f
             list[k++] = c;
     }
     docker_json_release(&resp, j);
+    /* exited means: its log is complete (one bounded wait for them all) */
+    const char **exited = cs_arena_array(a, k + 1, sizeof *exited);
+    size_t n_exited = 0;
+    for (size_t i = 0; i < k; i++)
+        if (list[i]->state == CS_CONTAINER_EXITED)
+            exited[n_exited++] = list[i]->id;
+    docker_logs_wait_drained(d->logs, exited, n_exited, ctx);
     *out = list;
     *n = k;
     return 0;

@@ -4,6 +4,7 @@
 #include "docker/http.h"
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -801,6 +802,189 @@ int docker_stream(docker_client *c, const cs_ctx *ctx, const char *method, const
     }
     free(t.buf);
     return rc;
+}
+
+/* ---- stream sets ---- */
+
+typedef struct sstream {
+    struct sstream *next, *prev;
+    struct docker_streamset *set;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *path; /* for messages */
+    char version[DOCKER_API_VERSION_SIZE];
+    transfer t;
+    cs_error *failed; /* what on_data said when it stopped the stream */
+    docker_data_fn on_data;
+    docker_end_fn on_end;
+    void *user;
+    int64_t start_ns;
+} sstream;
+
+struct docker_streamset {
+    docker_client *c;
+    CURLM *multi;
+    sstream *list;
+    size_t n;
+    cs_error scratch; /* on_data's err; kept by the stream only if it fails */
+};
+
+docker_streamset *docker_streamset_new(docker_client *c)
+{
+    docker_streamset *s = cs_xcalloc(1, sizeof *s);
+    s->c = c;
+    s->multi = curl_multi_init();
+    if (!s->multi)
+        cs_die("libcurl cannot create a multi handle");
+    /* the connections of ended streams are kept for the next ones, a few */
+    curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 8L);
+    return s;
+}
+
+/* Streams are many and idle: a stream holds an error only once it has one. */
+static int sstream_data(void *user, const char *data, size_t len, cs_error *err)
+{
+    sstream *st = user;
+    cs_error_clear(&st->set->scratch);
+    if (st->on_data(st->user, data, len, &st->set->scratch) == 0)
+        return 0;
+    st->failed = cs_xmalloc(sizeof *st->failed);
+    *st->failed = st->set->scratch;
+    return -1;
+}
+
+static void sstream_free(sstream *st)
+{
+    docker_streamset *s = st->set;
+    curl_multi_remove_handle(s->multi, st->easy);
+    curl_easy_cleanup(st->easy);
+    curl_slist_free_all(st->hdrs);
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        s->list = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    s->n--;
+    docker_streams_add(-1);
+    free(st->t.buf);
+    free(st->path);
+    free(st->failed);
+    free(st);
+}
+
+void docker_streamset_free(docker_streamset *s)
+{
+    if (!s)
+        return;
+    while (s->list)
+        sstream_free(s->list);
+    curl_multi_cleanup(s->multi);
+    free(s);
+}
+
+size_t docker_streamset_count(const docker_streamset *s)
+{
+    return s->n;
+}
+
+int docker_streamset_add(docker_streamset *s, const char *path, size_t recv_buffer, docker_data_fn on_data,
+                         docker_end_fn on_end, void *user, cs_error *err)
+{
+    char version[DOCKER_API_VERSION_SIZE] = "";
+    bool versioned = versioned_path(path);
+    cs_ctx quick = {.deadline_ms = cs_time_mono_ms() + 2000};
+    if (versioned && docker_client_negotiate(s->c, &quick, version, sizeof version, err) != 0)
+        return -1;
+    sstream *st = cs_xcalloc(1, sizeof *st);
+    st->set = s;
+    st->easy = curl_easy_init();
+    if (!st->easy)
+        cs_die("libcurl cannot create a handle");
+    st->path = cs_xstrdup(path);
+    snprintf(st->version, sizeof st->version, "%s", version);
+    st->on_data = on_data;
+    st->on_end = on_end;
+    st->user = user;
+    st->hdrs = request_headers(NULL, NULL);
+    st->t = (transfer){.easy = st->easy, .streaming = true, .on_data = sstream_data, .user = st};
+    cs_cleanup_free char *url = versioned ? cs_xasprintf("%s/v%s%s", s->c->base_url, version, path)
+                                          : cs_xasprintf("%s%s", s->c->base_url, path);
+    set_target(s->c, st->easy, url);
+    set_request(st->easy, &st->t, "GET", NULL, 0, st->hdrs, CONNECT_TIMEOUT_MS, 0);
+    if (recv_buffer > 0)
+        curl_easy_setopt(st->easy, CURLOPT_BUFFERSIZE, (long)recv_buffer);
+    curl_easy_setopt(st->easy, CURLOPT_PRIVATE, st);
+    st->start_ns = cs_time_mono_ns();
+    st->t.last_byte_ms = cs_time_mono_ms();
+    st->next = s->list;
+    if (s->list)
+        s->list->prev = st;
+    s->list = st;
+    s->n++;
+    docker_streams_add(1);
+    CURLMcode mc = curl_multi_add_handle(s->multi, st->easy);
+    if (mc != CURLM_OK) {
+        sstream_free(st);
+        return cs_error_set(err, CS_ERR_INTERNAL, "docker GET %s: %s", path, curl_multi_strerror(mc));
+    }
+    return 0;
+}
+
+/* The stream is over: its outcome to on_end, then it is freed. */
+static void sstream_done(sstream *st, CURLcode result)
+{
+    docker_client *c = st->set->c;
+    transfer *t = &st->t;
+    if (!t->status)
+        curl_easy_getinfo(st->easy, CURLINFO_RESPONSE_CODE, &t->status);
+    long connects = 0;
+    curl_easy_getinfo(st->easy, CURLINFO_NUM_CONNECTS, &connects);
+    atomic_fetch_add(&c->connects, (uint_fast64_t)connects);
+    log_request("GET", st->path, st->version[0] ? st->version : NULL, t, result, st->start_ns);
+    int rc = 0;
+    cs_error err;
+    cs_error_clear(&err);
+    if (result != CURLE_OK) {
+        if (st->failed)
+            err = *st->failed;
+        rc = transfer_error(c, st->easy, t, result, "GET", st->path, 0, &err);
+    } else if (t->status >= 400) {
+        /* an upgraded engine refusing our version: the next try negotiates */
+        if (version_refused(t))
+            version_forget(c, st->version);
+        docker_response r = {.status = t->status, .body = t->buf, .body_len = t->len};
+        rc = docker_error_from_response(&r, &err);
+    }
+    long status = t->status;
+    docker_end_fn on_end = st->on_end;
+    void *user = st->user;
+    sstream_free(st);
+    on_end(user, rc, status, &err);
+}
+
+void docker_streamset_run(docker_streamset *s, int timeout_ms)
+{
+    /* curl shortens the wait to its own timers (a connect in progress) */
+    curl_multi_poll(s->multi, NULL, 0, timeout_ms < 0 ? INT_MAX : timeout_ms, NULL);
+    int running;
+    curl_multi_perform(s->multi, &running);
+    CURLMsg *msg;
+    int queued;
+    while ((msg = curl_multi_info_read(s->multi, &queued))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURLcode result = msg->data.result;
+        sstream *st = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&st);
+        if (st)
+            sstream_done(st, result);
+    }
+}
+
+void docker_streamset_wakeup(docker_streamset *s)
+{
+    curl_multi_wakeup(s->multi);
 }
 
 /* ---- lines ---- */

@@ -115,6 +115,36 @@ int docker_stream_lines(docker_client *c, const cs_ctx *ctx, const char *method,
                         size_t body_len, const char *const *headers, long stall_ms, docker_line_fn on_line,
                         void *user, long *status, cs_error *err);
 
+/* A set of long GET streams driven together by one thread (log streams of
+ * every container, the event feed): one multi handle, one easy handle per
+ * stream, and a wait that sleeps until a stream has bytes or someone calls
+ * docker_streamset_wakeup, with no periodic timeout.
+ * Threads: docker_streamset_wakeup may be called from any thread; everything
+ * else, and every callback, runs on the thread that drives the set. */
+typedef struct docker_streamset docker_streamset;
+/* A stream's end: rc 0 when the engine ended the body; else -1 and err says
+ * why (as docker_stream's failures; status >= 400 becomes the engine's error
+ * via docker_error_from_response). status is the HTTP status, 0 if none came.
+ * The stream is freed after this returns. */
+typedef void (*docker_end_fn)(void *user, int rc, long status, const cs_error *err);
+
+docker_streamset *docker_streamset_new(docker_client *c);
+/* Ends every stream without calling its callbacks, then frees. NULL is fine. */
+void docker_streamset_free(docker_streamset *s);
+/* Starts GET path (unversioned, as docker_request; the version is negotiated
+ * here first, within 2 s, when not known yet). on_data as docker_stream's;
+ * on_end is called once, from a later docker_streamset_run. recv_buffer > 0
+ * bounds curl's receive buffer (memory per stream). Fails (nothing is
+ * called) when no version could be negotiated. */
+int docker_streamset_add(docker_streamset *s, const char *path, size_t recv_buffer, docker_data_fn on_data,
+                         docker_end_fn on_end, void *user, cs_error *err);
+size_t docker_streamset_count(const docker_streamset *s);
+/* Moves the streams on: waits up to timeout_ms (-1: no limit) for bytes, an
+ * end or a wakeup, then runs the callbacks that are due. */
+void docker_streamset_run(docker_streamset *s, int timeout_ms);
+/* Makes a waiting docker_streamset_run return. Any thread. */
+void docker_streamset_wakeup(docker_streamset *s);
+
 /* GET /_ping (unversioned): 0 when the engine answers 200. */
 int docker_ping(docker_client *c, const cs_ctx *ctx, cs_error *err);
 

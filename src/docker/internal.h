@@ -20,7 +20,7 @@ typedef struct docker_backend {
     /* pause_image was seen present: RunPodSandbox skips the check until a
      * create says it is gone (sandbox.c). */
     atomic_bool pause_present;
-    docker_logs *logs;  /* CRI log writers, one per running container */
+    docker_logs *logs;  /* CRI log files, one stream per running container */
     /* Host capabilities this engine doesn't know (Docker 20.10 predates
      * CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE): left out of expansions. */
     _Atomic uint64_t unknown_caps;
@@ -36,6 +36,7 @@ typedef struct docker_backend {
     unsigned refs_next;
     /* Container events (events.c). */
     cs_event_hub *events;
+    docker_streamset *events_set;
     pthread_t events_thread;
     bool events_started;
     atomic_bool events_stop;
@@ -137,14 +138,23 @@ void docker_exec_kill(docker_backend *d, const char *eid, const char *why);
 int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
                      cs_arena *a, cs_exec_result *out, cs_error *err);
 
-/* logs.c: CRI log files written from Docker's log stream */
+/* logs.c: CRI log files written from Docker's log streams, one thread for all */
 docker_logs *docker_logs_new(docker_backend *d);
 void docker_logs_free(docker_logs *l);
-/* Starts following a container (no-op if already followed). */
-void docker_logs_follow(docker_logs *l, const char *id, const char *log_path);
+/* Opens the container's log file and makes its exit wait for the stream
+ * (no-op if known). Before the engine starts the container: -1 when there is
+ * nothing to follow (no path, the file can't be opened). */
+int docker_logs_register(docker_logs *l, const char *id, const char *log_path);
+/* Starts the registered container's stream (once the engine started it). */
+void docker_logs_follow(docker_logs *l, const char *id);
+/* The start failed: drops a registered container that is not followed. */
+void docker_logs_forget(docker_logs *l, const char *id);
 int docker_logs_reopen(docker_logs *l, const char *id, cs_error *err);
-/* Follows every crishim container that has a log path (after a restart). */
-void docker_logs_resume_all(docker_logs *l);
+/* Before reporting these (full) ids as exited: waits until each one's log is
+ * drained (every byte in the file), at most 2 s in all and never past ctx's
+ * deadline (ctx may be NULL). Also waits for the pass that resumes the
+ * streams after a restart. */
+void docker_logs_wait_drained(docker_logs *l, const char *const *ids, size_t n, const cs_ctx *ctx);
 
 /* system.c */
 int docker_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err);

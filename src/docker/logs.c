@@ -1,333 +1,255 @@
-/* CRI container logs, written by crishim from Docker's log stream:
- *     <RFC 3339 nano timestamp> <stdout|stderr> <P|F> <text>
- * One follower thread per started container reads
- * /containers/{id}/logs?follow=1&timestamps=1 and appends to the container's
- * log_path. Docker keeps the log itself, so after a crishim restart each
- * follower resumes after the last timestamp already in the file: lines
- * written while crishim was down appear, none twice. */
+/* CRI container logs from Docker's log streams. One thread drives every
+ * container's /containers/{id}/logs?follow=1&timestamps=1 on one stream set
+ * (http.c) and hands each entry to the container's CRI log writer
+ * (backend/crilog.c); idle, it sleeps until a stream has bytes.
+ *
+ * A container is registered synchronously by StartContainer (before the
+ * engine starts it), so no status read can fall between the start and the
+ * stream. Its stream ending means Docker has delivered every byte: the
+ * container is drained, and docker_logs_wait_drained lets status, lists and
+ * the event feed report an exit only after that. A stream cut by an engine
+ * outage is started again with backoff. Docker keeps the log itself, so a
+ * restarted stream (and crishim after a restart) resumes after the last
+ * timestamp per stream already in the file: nothing is lost or written twice
+ * (Docker's `since` has second resolution; the rest is skipped by timestamp). */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
+#include "backend/crilog.h"
 #include "docker/internal.h"
 #include "docker/labels.h"
 #include "docker/mux.h"
-#include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/time.h"
 
-#define TAIL_BYTES 65536
+#define BUCKETS 256
+/* Per-stream memory: curl's receive buffer, and what a frame or a line may
+ * keep between reads before it is given back. */
+#define RECV_BUFFER 1024
+#define KEEP_BYTES 4096
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 5000
 #define RESUME_RETRY_MS 2000
+/* The longest an exit report waits for a container's log to drain. */
+#define DRAIN_WAIT_MS 2000
 
-typedef struct follower {
-    struct follower *next;
+typedef enum stream_format { FMT_UNKNOWN = 0, FMT_MUX, FMT_RAW } stream_format;
+
+typedef struct entry {
+    struct entry *next;  /* hash chain (mu) */
+    struct entry *qnext; /* the queue of streams to start (mu) */
     struct docker_logs *owner;
-    char *id;
-    char *path;
-    pthread_t thread;
-    pthread_mutex_t fd_mu; /* the fd is swapped by ReopenContainerLog */
-    int fd;
-    int64_t last_ns[2];   /* stdout, stderr */
-    bool last_partial[2]; /* the pieces of a split line share a timestamp */
-    atomic_bool done;
-    docker_line_splitter lines; /* TTY containers: one raw stream */
-} follower;
+    char id[80];
+    cs_crilog *log;
+    bool followed; /* docker_logs_follow asked for the stream (mu) */
+    /* the loop thread's */
+    struct entry *rnext; /* waiting to retry */
+    int64_t retry_at_ms;
+    int backoff_ms;
+    stream_format fmt;
+    docker_demux mux;            /* non-TTY: Docker's 8-byte framed stream */
+    docker_line_splitter lines; /* TTY: one raw stream of lines */
+} entry;
 
 struct docker_logs {
     docker_backend *d;
     pthread_mutex_t mu;
-    follower *list;
+    pthread_cond_t cond; /* an entry drained, or the resume pass finished */
+    entry *buckets[BUCKETS];
+    entry *queue;
+    bool resumed; /* the pass over existing containers is done (mu) */
+    docker_streamset *set;
+    pthread_t thread;
+    bool started;
     atomic_bool stopping;
-    pthread_t resume;
-    bool resume_started;
+    /* the loop thread's */
+    entry *retries;
+    int64_t resume_at_ms;
 };
 
-/* ---- the file ---- */
+/* ---- the table ---- */
 
-/* The newest timestamp per stream among the complete lines at the end of the
- * file, so a restart resumes after them. Per stream, because Docker's merged
- * stream is ordered by write, not by timestamp, across stdout and stderr. */
-static void last_timestamps(const char *path, int64_t last[2], bool partial[2])
+static entry **slot(docker_logs *l, const char *id)
 {
-    last[0] = last[1] = 0;
-    partial[0] = partial[1] = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size > 0) {
-        off_t from = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
-        char *buf = cs_xmalloc(TAIL_BYTES + 1);
-        ssize_t n = pread(fd, buf, TAIL_BYTES, from);
-        if (n > 0) {
-            buf[n] = '\0';
-            /* from the first line start (skip a cut first line) to the last '\n' */
-            char *line = from > 0 ? strchr(buf, '\n') : buf;
-            while (line && *line) {
-                if (*line == '\n')
-                    line++;
-                char *nl = strchr(line, '\n');
-                if (!nl)
-                    break; /* incomplete last line */
-                char *sp = memchr(line, ' ', (size_t)(nl - line));
-                int64_t ns;
-                if (sp && cs_time_parse_rfc3339(line, (size_t)(sp - line), &ns) == 0) {
-                    int stream = !strncmp(sp + 1, "stderr ", 7) ? 1 : 0;
-                    if (ns >= last[stream]) {
-                        last[stream] = ns;
-                        partial[stream] = sp[8] == 'P';
-                    }
-                }
-                line = nl;
-            }
+    unsigned h = 5381;
+    for (const char *p = id; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    return &l->buckets[h % BUCKETS];
+}
+
+/* Called with mu held. */
+static entry *lookup(docker_logs *l, const char *id)
+{
+    for (entry *e = *slot(l, id); e; e = e->next)
+        if (!strcmp(e->id, id))
+            return e;
+    return NULL;
+}
+
+/* Called with mu held. */
+static void unlink_entry(docker_logs *l, entry *e)
+{
+    for (entry **pp = slot(l, e->id); *pp; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            return;
         }
-        free(buf);
     }
-    close(fd);
 }
 
-static int open_log(const char *path)
+static void entry_free(entry *e)
 {
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    docker_demux_free(&e->mux);
+    docker_lines_free(&e->lines);
+    cs_crilog_close(e->log);
+    free(e);
 }
 
-/* One Docker log entry: "<timestamp> <text>", the text ending in '\n' unless
- * Docker split a long line (then it is a partial, P). */
-static int write_entry(follower *f, const char *stream, const char *data, size_t len)
+/* Every byte is in the file: waiters may report the exit. */
+static void drained(docker_logs *l, entry *e)
+{
+    pthread_mutex_lock(&l->mu);
+    unlink_entry(l, e);
+    pthread_mutex_unlock(&l->mu);
+    pthread_cond_broadcast(&l->cond);
+    entry_free(e);
+}
+
+/* ---- entries of the stream ---- */
+
+/* "<timestamp> <text>", the text ending in '\n' unless Docker cut a long
+ * line (then it is a piece, P). Entries from before a restart are skipped. */
+static void write_entry(entry *e, cs_crilog_stream s, const char *data, size_t len)
 {
     const char *sp = memchr(data, ' ', len);
-    if (!sp)
-        return 0;
-    size_t ts_len = (size_t)(sp - data);
     int64_t ns;
-    if (cs_time_parse_rfc3339(data, ts_len, &ns) != 0)
-        return 0;
-    int idx = !strcmp(stream, "stderr") ? 1 : 0;
-    if (ns < f->last_ns[idx] || (ns == f->last_ns[idx] && !f->last_partial[idx]))
-        return 0; /* written before a restart */
+    if (!sp || cs_time_parse_rfc3339(data, (size_t)(sp - data), &ns) != 0)
+        return;
+    if (cs_crilog_seen(e->log, s, ns))
+        return;
     const char *text = sp + 1;
-    size_t text_len = len - ts_len - 1;
+    size_t text_len = len - (size_t)(text - data);
     bool full = text_len > 0 && text[text_len - 1] == '\n';
-    if (full)
-        text_len--;
-    size_t slen = strlen(stream);
-    size_t total = ts_len + 1 + slen + 3 + text_len + 1;
-    char small[4096];
-    char *line = total <= sizeof small ? small : cs_xmalloc(total);
-    char *p = line;
-    memcpy(p, data, ts_len);
-    p += ts_len;
-    *p++ = ' ';
-    memcpy(p, stream, slen);
-    p += slen;
-    *p++ = ' ';
-    *p++ = full ? 'F' : 'P';
-    *p++ = ' ';
-    memcpy(p, text, text_len);
-    p += text_len;
-    *p++ = '\n';
-    pthread_mutex_lock(&f->fd_mu);
-    ssize_t w = f->fd >= 0 ? write(f->fd, line, total) : -1;
-    pthread_mutex_unlock(&f->fd_mu);
-    if (line != small)
-        free(line);
-    if (w < 0)
-        cs_warn("cannot write container log", "id", f->id, "path", f->path, "error", strerror(errno), NULL);
-    f->last_ns[idx] = ns;
-    f->last_partial[idx] = !full;
-    return 0;
+    cs_crilog_write(e->log, s, ns, text, full ? text_len - 1 : text_len, !full);
 }
 
 static int on_frame(void *user, int stream, const char *data, size_t len, cs_error *err)
 {
-    return write_entry(user, stream == DOCKER_STREAM_STDERR ? "stderr" : "stdout", data, len);
-}
-
-static int feed_demux(void *user, const char *data, size_t len, cs_error *err)
-{
-    return docker_demux_feed(user, data, len, err);
-}
-
-/* TTY containers have one raw stream: every line is stdout, and complete. */
-static int on_tty_line(void *user, const char *line, size_t len, cs_error *err)
-{
-    follower *f = user;
-    char *copy = cs_xmalloc(len + 2);
-    memcpy(copy, line, len);
-    copy[len] = '\n';
-    copy[len + 1] = '\0';
-    write_entry(f, "stdout", copy, len + 1);
-    free(copy);
+    write_entry(user, stream == DOCKER_STREAM_STDERR ? CS_CRILOG_STDERR : CS_CRILOG_STDOUT, data, len);
     return 0;
 }
 
-static int feed_tty(void *user, const char *data, size_t len, cs_error *err)
+/* TTY containers: every line is stdout, and complete ("\r\n" was cut). */
+static int on_tty_line(void *user, const char *line, size_t len, cs_error *err)
 {
-    follower *f = user;
-    return docker_lines_feed(&f->lines, data, len, err);
+    entry *e = user;
+    const char *sp = memchr(line, ' ', len);
+    int64_t ns;
+    if (!sp || cs_time_parse_rfc3339(line, (size_t)(sp - line), &ns) != 0)
+        return 0;
+    if (!cs_crilog_seen(e->log, CS_CRILOG_STDOUT, ns))
+        cs_crilog_write(e->log, CS_CRILOG_STDOUT, ns, sp + 1, len - (size_t)(sp + 1 - line), false);
+    return 0;
 }
 
-/* ---- followers ---- */
-
-static void *follow_main(void *arg)
+static int on_data(void *user, const char *data, size_t len, cs_error *err)
 {
-    follower *f = arg;
-    docker_logs *l = f->owner;
-    docker_backend *d = l->d;
-    cs_ctx ctx = {.deadline_ms = 0, .cancelled = &l->stopping};
-    cs_arena *a = cs_arena_new();
-    cs_error err;
-
-    last_timestamps(f->path, f->last_ns, f->last_partial);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", f->path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        cs_mkdir_p(dir, 0755, NULL);
+    entry *e = user;
+    e->backoff_ms = 0; /* the stream works: a later cut starts the backoff again */
+    if (e->fmt == FMT_UNKNOWN && len > 0) {
+        /* A framed stream starts with its stream byte (0..2); a TTY's raw
+         * one with a timestamp. Asking inspect instead would cost a call. */
+        e->fmt = (unsigned char)data[0] <= DOCKER_STREAM_STDERR ? FMT_MUX : FMT_RAW;
+        e->mux = (docker_demux){.on_frame = on_frame, .user = e};
+        e->lines = (docker_line_splitter){.on_line = on_tty_line, .user = e};
     }
-    pthread_mutex_lock(&f->fd_mu);
-    f->fd = open_log(f->path);
-    pthread_mutex_unlock(&f->fd_mu);
-    if (f->fd < 0) {
-        cs_warn("cannot open container log", "id", f->id, "path", f->path, "error", strerror(errno), NULL);
-        goto out;
+    int rc = 0;
+    if (e->fmt == FMT_MUX) {
+        rc = docker_demux_feed(&e->mux, data, len, err);
+        if (e->mux.have_header == 0 && e->mux.frame_cap > KEEP_BYTES)
+            docker_demux_free(&e->mux); /* a long line passed: give its buffer back */
+    } else if (e->fmt == FMT_RAW) {
+        rc = docker_lines_feed(&e->lines, data, len, err);
+        if (e->lines.len == 0 && e->lines.cap > KEEP_BYTES)
+            docker_lines_free(&e->lines);
     }
-
-    docker_response resp;
-    cs_json *j;
-    cs_ctx quick = {.deadline_ms = cs_time_mono_ms() + 10000, .cancelled = &l->stopping};
-    if (docker_get_json(d, &quick, cs_arena_printf(a, "/containers/%s/json", f->id), &resp, &j, &err) != 0)
-        goto out;
-    bool tty = cs_json_get_bool(j, 0, "Config.Tty", false);
-    docker_json_release(&resp, j);
-
-    /* Resume from the older of the two streams; later entries are filtered
-     * per stream in write_entry. */
-    char since[64] = "";
-    int64_t from = f->last_ns[0] < f->last_ns[1] ? f->last_ns[0] : f->last_ns[1];
-    if (from == 0)
-        from = f->last_ns[0] > f->last_ns[1] ? f->last_ns[0] : f->last_ns[1];
-    if (from > 0)
-        snprintf(since, sizeof since, "&since=%lld.%09lld", (long long)(from / 1000000000),
-                 (long long)(from % 1000000000));
-    char *path = cs_arena_printf(a, "/containers/%s/logs?follow=1&stdout=1&stderr=1&timestamps=1%s", f->id, since);
-    long status;
-    int rc;
-    if (tty) {
-        f->lines.on_line = on_tty_line;
-        f->lines.user = f;
-        rc = docker_stream(d->http, &ctx, "GET", path, NULL, 0, NULL, 0, feed_tty, f, &status, &err);
-        if (rc == 0)
-            docker_lines_finish(&f->lines, &err);
-        docker_lines_free(&f->lines);
-    } else {
-        docker_demux m = {.on_frame = on_frame, .user = f};
-        rc = docker_stream(d->http, &ctx, "GET", path, NULL, 0, NULL, 0, feed_demux, &m, &status, &err);
-        docker_demux_free(&m);
-    }
-    if (rc != 0 && !atomic_load(&l->stopping))
-        cs_debug("container log stream ended", "id", f->id, "error", err.msg, NULL);
-out:
-    pthread_mutex_lock(&f->fd_mu);
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-    pthread_mutex_unlock(&f->fd_mu);
-    cs_arena_free(a);
-    atomic_store(&f->done, true);
-    return NULL;
-}
-
-static void follower_free(follower *f)
-{
-    pthread_mutex_destroy(&f->fd_mu);
-    free(f->id);
-    free(f->path);
-    free(f);
-}
-
-/* Joins and frees followers whose stream has ended. Called with mu held. */
-static void reap_locked(docker_logs *l)
-{
-    follower **pp = &l->list;
-    while (*pp) {
-        follower *f = *pp;
-        if (atomic_load(&f->done)) {
-            pthread_join(f->thread, NULL);
-            *pp = f->next;
-            follower_free(f);
-        } else {
-            pp = &f->next;
-        }
-    }
-}
-
-void docker_logs_follow(docker_logs *l, const char *id, const char *log_path)
-{
-    if (!log_path || !*log_path || atomic_load(&l->stopping))
-        return;
-    pthread_mutex_lock(&l->mu);
-    reap_locked(l);
-    for (follower *f = l->list; f; f = f->next) {
-        if (!strcmp(f->id, id)) {
-            pthread_mutex_unlock(&l->mu);
-            return;
-        }
-    }
-    follower *f = cs_xcalloc(1, sizeof *f);
-    f->owner = l;
-    f->id = cs_xstrdup(id);
-    f->path = cs_xstrdup(log_path);
-    f->fd = -1;
-    pthread_mutex_init(&f->fd_mu, NULL);
-    atomic_init(&f->done, false);
-    if (pthread_create(&f->thread, NULL, follow_main, f) != 0) {
-        cs_warn("cannot start a log follower", "id", id, NULL);
-        follower_free(f);
-    } else {
-        f->next = l->list;
-        l->list = f;
-    }
-    pthread_mutex_unlock(&l->mu);
-}
-
-int docker_logs_reopen(docker_logs *l, const char *id, cs_error *err)
-{
-    int rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s has no log being written", id);
-    pthread_mutex_lock(&l->mu);
-    for (follower *f = l->list; f; f = f->next) {
-        if (strcmp(f->id, id) != 0 || atomic_load(&f->done))
-            continue;
-        pthread_mutex_lock(&f->fd_mu);
-        int fd = open_log(f->path);
-        if (fd < 0) {
-            rc = cs_error_errno(err, CS_ERR_INTERNAL, errno, "reopen %s", f->path);
-        } else {
-            if (f->fd >= 0)
-                close(f->fd);
-            f->fd = fd;
-            rc = 0;
-        }
-        pthread_mutex_unlock(&f->fd_mu);
-        break;
-    }
-    pthread_mutex_unlock(&l->mu);
     return rc;
 }
 
-/* ---- after a restart ---- */
+/* ---- the loop ---- */
 
+static void start_stream(docker_logs *l, entry *e);
+
+static void schedule_retry(docker_logs *l, entry *e)
+{
+    e->backoff_ms = e->backoff_ms ? e->backoff_ms * 2 : RETRY_MIN_MS;
+    if (e->backoff_ms > RETRY_MAX_MS)
+        e->backoff_ms = RETRY_MAX_MS;
+    e->retry_at_ms = cs_time_mono_ms() + e->backoff_ms;
+    e->rnext = l->retries;
+    l->retries = e;
+}
+
+static void on_end(void *user, int rc, long status, const cs_error *err)
+{
+    entry *e = user;
+    docker_logs *l = e->owner;
+    if (rc == 0 && e->fmt == FMT_RAW)
+        docker_lines_finish(&e->lines, NULL);
+    docker_demux_free(&e->mux);
+    docker_lines_free(&e->lines);
+    e->fmt = FMT_UNKNOWN;
+    /* The engine ended the stream: the container is gone or stopped, and
+     * every byte was delivered. An error status won't change by asking again
+     * (404: removed). Anything else was the connection: ask again. */
+    if (rc == 0 || status >= 400) {
+        if (rc != 0 && status != 404)
+            cs_warn("cannot read container log from docker", "id", e->id, "error", err->msg, NULL);
+        drained(l, e);
+        return;
+    }
+    if (atomic_load(&l->stopping)) {
+        drained(l, e);
+        return;
+    }
+    if (!e->backoff_ms)
+        cs_debug("container log stream cut; resuming", "id", e->id, "error", err->msg, NULL);
+    schedule_retry(l, e);
+}
+
+static void start_stream(docker_logs *l, entry *e)
+{
+    /* from the older of the two streams' marks; the newer one's entries are
+     * skipped by timestamp */
+    int64_t out = cs_crilog_last(e->log, CS_CRILOG_STDOUT), err_ns = cs_crilog_last(e->log, CS_CRILOG_STDERR);
+    int64_t from = out && err_ns ? (out < err_ns ? out : err_ns) : (out > err_ns ? out : err_ns);
+    char path[256];
+    if (from > 0)
+        snprintf(path, sizeof path, "/containers/%s/logs?follow=1&stdout=1&stderr=1&timestamps=1&since=%lld.%09lld",
+                 e->id, (long long)(from / 1000000000), (long long)(from % 1000000000));
+    else
+        snprintf(path, sizeof path, "/containers/%s/logs?follow=1&stdout=1&stderr=1&timestamps=1", e->id);
+    cs_error err;
+    if (docker_streamset_add(l->set, path, RECV_BUFFER, on_data, on_end, e, &err) != 0) {
+        if (!e->backoff_ms)
+            cs_debug("cannot start a container log stream; retrying", "id", e->id, "error", err.msg, NULL);
+        schedule_retry(l, e);
+    } else {
+        e->fmt = FMT_UNKNOWN;
+    }
+}
+
+/* Registers and follows every started crishim container with a log path:
+ * after a restart, their streams resume. */
 static int resume_once(docker_logs *l)
 {
-    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 10000, .cancelled = &l->stopping};
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 3000, .cancelled = &l->stopping};
     docker_response resp;
     cs_json *j;
     if (docker_list_kind(l->d, &ctx, DL_KIND_CONTAINER, NULL, &resp, &j, NULL) != 0)
@@ -337,29 +259,180 @@ static int resume_once(docker_logs *l)
         char *id = cs_json_get_str(j, it, "Id", a);
         char *path = docker_label(j, cs_json_key(j, it, "Labels"), DL_LOG_PATH, a);
         /* created-but-never-started containers have no output yet */
-        if (id && path && *path && !cs_json_str_eq(j, cs_json_key(j, it, "State"), "created"))
-            docker_logs_follow(l, id, path);
+        if (id && path && *path && !cs_json_str_eq(j, cs_json_key(j, it, "State"), "created") &&
+            docker_logs_register(l, id, path) == 0)
+            docker_logs_follow(l, id);
     }
     cs_arena_free(a);
     docker_json_release(&resp, j);
     return 0;
 }
 
-static void *resume_main(void *arg)
+/* How long the loop may sleep: until the next retry or resume, else for good. */
+static int next_timeout(docker_logs *l, int64_t now)
+{
+    int64_t next = l->resume_at_ms ? l->resume_at_ms : -1;
+    for (entry *e = l->retries; e; e = e->rnext)
+        if (next < 0 || e->retry_at_ms < next)
+            next = e->retry_at_ms;
+    if (next < 0)
+        return -1;
+    return next <= now ? 0 : (int)(next - now);
+}
+
+static void run_due(docker_logs *l)
+{
+    pthread_mutex_lock(&l->mu);
+    entry *q = l->queue;
+    l->queue = NULL;
+    pthread_mutex_unlock(&l->mu);
+    /* the queue is newest first: start in the order of the calls */
+    entry *rev = NULL;
+    while (q) {
+        entry *next = q->qnext;
+        q->qnext = rev;
+        rev = q;
+        q = next;
+    }
+    for (entry *e = rev, *next; e; e = next) {
+        next = e->qnext;
+        start_stream(l, e);
+    }
+    int64_t now = cs_time_mono_ms();
+    entry *due = NULL;
+    for (entry **pp = &l->retries; *pp;) {
+        entry *e = *pp;
+        if (e->retry_at_ms <= now) {
+            *pp = e->rnext;
+            e->rnext = due;
+            due = e;
+        } else {
+            pp = &e->rnext;
+        }
+    }
+    for (entry *e = due, *next; e; e = next) {
+        next = e->rnext;
+        start_stream(l, e);
+    }
+    if (l->resume_at_ms && l->resume_at_ms <= now) {
+        bool ok = resume_once(l) == 0;
+        l->resume_at_ms = ok ? 0 : cs_time_mono_ms() + RESUME_RETRY_MS;
+        if (ok) {
+            pthread_mutex_lock(&l->mu);
+            l->resumed = true;
+            pthread_mutex_unlock(&l->mu);
+            pthread_cond_broadcast(&l->cond);
+        }
+    }
+}
+
+static void *loop_main(void *arg)
 {
     docker_logs *l = arg;
-    while (!atomic_load(&l->stopping) && resume_once(l) != 0) {
-        for (int waited = 0; waited < RESUME_RETRY_MS && !atomic_load(&l->stopping); waited += 100)
-            usleep(100000);
+    while (!atomic_load(&l->stopping)) {
+        run_due(l);
+        if (atomic_load(&l->stopping))
+            break;
+        docker_streamset_run(l->set, next_timeout(l, cs_time_mono_ms()));
     }
     return NULL;
 }
 
-void docker_logs_resume_all(docker_logs *l)
+/* ---- the API ---- */
+
+int docker_logs_register(docker_logs *l, const char *id, const char *log_path)
+{
+    if (!log_path || !*log_path || strlen(id) >= sizeof ((entry *)0)->id || atomic_load(&l->stopping))
+        return -1;
+    pthread_mutex_lock(&l->mu);
+    bool known = lookup(l, id) != NULL;
+    pthread_mutex_unlock(&l->mu);
+    if (known)
+        return 0;
+    cs_crilog *w;
+    cs_error err;
+    if (cs_crilog_open(log_path, id, &w, &err) != 0) {
+        cs_warn("cannot open container log", "id", id, "error", err.msg, NULL);
+        return -1;
+    }
+    entry *e = cs_xcalloc(1, sizeof *e);
+    e->owner = l;
+    snprintf(e->id, sizeof e->id, "%s", id);
+    e->log = w;
+    pthread_mutex_lock(&l->mu);
+    if (lookup(l, id)) { /* registered meanwhile */
+        pthread_mutex_unlock(&l->mu);
+        entry_free(e);
+        return 0;
+    }
+    entry **s = slot(l, id);
+    e->next = *s;
+    *s = e;
+    pthread_mutex_unlock(&l->mu);
+    return 0;
+}
+
+void docker_logs_follow(docker_logs *l, const char *id)
 {
     pthread_mutex_lock(&l->mu);
-    if (!l->resume_started && pthread_create(&l->resume, NULL, resume_main, l) == 0)
-        l->resume_started = true;
+    entry *e = lookup(l, id);
+    bool start = e && !e->followed;
+    if (start) {
+        e->followed = true;
+        e->qnext = l->queue;
+        l->queue = e;
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (start)
+        docker_streamset_wakeup(l->set);
+}
+
+void docker_logs_forget(docker_logs *l, const char *id)
+{
+    pthread_mutex_lock(&l->mu);
+    entry *e = lookup(l, id);
+    if (e && !e->followed)
+        unlink_entry(l, e);
+    else
+        e = NULL; /* a followed entry belongs to the loop */
+    pthread_mutex_unlock(&l->mu);
+    if (e) {
+        pthread_cond_broadcast(&l->cond);
+        entry_free(e);
+    }
+}
+
+int docker_logs_reopen(docker_logs *l, const char *id, cs_error *err)
+{
+    int rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s has no log being written", id);
+    pthread_mutex_lock(&l->mu);
+    entry *e = lookup(l, id); /* mu keeps the loop from freeing it */
+    if (e)
+        rc = cs_crilog_reopen(e->log, err);
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+void docker_logs_wait_drained(docker_logs *l, const char *const *ids, size_t n, const cs_ctx *ctx)
+{
+    if (n == 0)
+        return;
+    int64_t deadline = cs_time_mono_ms() + DRAIN_WAIT_MS;
+    if (ctx && ctx->deadline_ms > 0 && ctx->deadline_ms < deadline)
+        deadline = ctx->deadline_ms;
+    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000), .tv_nsec = (long)(deadline % 1000) * 1000000};
+    size_t i = 0; /* a drained container never comes back: no need to look again */
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (l->resumed && i < n && !lookup(l, ids[i]))
+            i++;
+        if ((l->resumed && i == n) || atomic_load(&l->stopping))
+            break;
+        if (pthread_cond_timedwait(&l->cond, &l->mu, &ts) == ETIMEDOUT) {
+            cs_debug("reporting an exit before its log drained", "id", i < n ? ids[i] : "-", NULL);
+            break;
+        }
+    }
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -368,7 +441,20 @@ docker_logs *docker_logs_new(docker_backend *d)
     docker_logs *l = cs_xcalloc(1, sizeof *l);
     l->d = d;
     pthread_mutex_init(&l->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* cs_time_mono_ms's clock */
+    pthread_cond_init(&l->cond, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&l->stopping, false);
+    l->set = docker_streamset_new(d->http);
+    l->resume_at_ms = cs_time_mono_ms();
+    if (pthread_create(&l->thread, NULL, loop_main, l) == 0) {
+        l->started = true;
+    } else {
+        cs_warn("cannot start the container log thread", NULL);
+        l->resumed = true; /* nobody would ever drain: don't make anyone wait */
+    }
     return l;
 }
 
@@ -377,18 +463,18 @@ void docker_logs_free(docker_logs *l)
     if (!l)
         return;
     atomic_store(&l->stopping, true);
-    if (l->resume_started)
-        pthread_join(l->resume, NULL);
-    pthread_mutex_lock(&l->mu);
-    follower *f = l->list;
-    l->list = NULL;
-    pthread_mutex_unlock(&l->mu);
-    while (f) {
-        follower *next = f->next;
-        pthread_join(f->thread, NULL);
-        follower_free(f);
-        f = next;
+    docker_streamset_wakeup(l->set);
+    if (l->started)
+        pthread_join(l->thread, NULL);
+    pthread_cond_broadcast(&l->cond);
+    docker_streamset_free(l->set); /* no callbacks: the entries are freed below */
+    for (size_t b = 0; b < BUCKETS; b++) {
+        for (entry *e = l->buckets[b], *next; e; e = next) {
+            next = e->next;
+            entry_free(e);
+        }
     }
+    pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }

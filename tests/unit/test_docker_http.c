@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backend/observe.h"
 #include "docker/http.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -997,6 +998,147 @@ START_TEST(threads_share_a_client)
 }
 END_TEST
 
+/* ---- stream sets ---- */
+
+typedef struct set_stream {
+    char data[256];
+    size_t len;
+    bool ended;
+    int rc;
+    long status;
+    cs_error err;
+} set_stream;
+
+static int set_data(void *user, const char *data, size_t len, cs_error *err)
+{
+    set_stream *st = user;
+    size_t n = len < sizeof st->data - 1 - st->len ? len : sizeof st->data - 1 - st->len;
+    memcpy(st->data + st->len, data, n);
+    st->len += n;
+    return 0;
+}
+
+static void set_end(void *user, int rc, long status, const cs_error *err)
+{
+    set_stream *st = user;
+    st->ended = true;
+    st->rc = rc;
+    st->status = status;
+    st->err = *err;
+}
+
+static void run_until_ended(docker_streamset *s, set_stream *st)
+{
+    int64_t until = cs_time_mono_ms() + 5000;
+    while (!st->ended) {
+        ck_assert_msg(cs_time_mono_ms() < until, "the stream did not end");
+        docker_streamset_run(s, 1000);
+    }
+}
+
+/* The fake serves one connection at a time: negotiate on a thread that
+ * exits, so its cached connection closes before the set connects. */
+static void *negotiate_main(void *arg)
+{
+    char v[DOCKER_API_VERSION_SIZE];
+    docker_client_negotiate(arg, NULL, v, sizeof v, NULL);
+    return NULL;
+}
+
+static void negotiate_apart(docker_client *c)
+{
+    pthread_t th;
+    pthread_create(&th, NULL, negotiate_main, c);
+    pthread_join(th, NULL);
+}
+
+static void *wake_later(void *arg)
+{
+    usleep(200000);
+    docker_streamset_wakeup(arg);
+    return NULL;
+}
+
+START_TEST(stream_sets)
+{
+    docker_client *c = fake_client();
+    docker_streamset *s = docker_streamset_new(c);
+    cs_error err;
+
+    /* a stream's bytes, then its end */
+    negotiate_apart(c);
+    set_stream a = {0};
+    ck_assert_int_eq(docker_streamset_add(s, "/lines", 1024, set_data, set_end, &a, &err), 0);
+    ck_assert_uint_eq(docker_streamset_count(s), 1);
+    run_until_ended(s, &a);
+    ck_assert_int_eq(a.rc, 0);
+    ck_assert_int_eq(a.status, 200);
+    ck_assert_str_eq(a.data, "{\"a\":1}\r\n{\"b\":2}\r\n\r\n{\"c\":3}");
+    ck_assert_uint_eq(docker_streamset_count(s), 0);
+    char reqs[2048];
+    fake_reqs(reqs, sizeof reqs);
+    ck_assert_str_eq(reqs, "GET /version\nGET /v1.41/lines\n");
+
+    /* an error status is the engine's error; the reader sees no bytes */
+    set_stream b = {0};
+    ck_assert_int_eq(docker_streamset_add(s, "/missing", 0, set_data, set_end, &b, &err), 0);
+    run_until_ended(s, &b);
+    ck_assert_int_eq(b.rc, -1);
+    ck_assert_int_eq(b.status, 404);
+    ck_assert_int_eq(b.err.code, CS_ERR_NOT_FOUND);
+    ck_assert_str_eq(b.err.msg, "docker: no such thing");
+    ck_assert_uint_eq(b.len, 0);
+
+    /* idle, a run sleeps until woken from another thread */
+    pthread_t th;
+    pthread_create(&th, NULL, wake_later, s);
+    int64_t t0 = cs_time_mono_ms();
+    docker_streamset_run(s, -1);
+    int64_t took = cs_time_mono_ms() - t0;
+    pthread_join(th, NULL);
+    ck_assert_msg(took >= 150 && took < 3000, "woke after %lld ms", (long long)took);
+
+    /* the reader stops a stream: its error is the end's */
+    set_stream r = {0};
+    ck_assert_int_eq(docker_streamset_add(s, "/trickle", 0, refuse_data, set_end, &r, &err), 0);
+    run_until_ended(s, &r);
+    ck_assert_int_eq(r.rc, -1);
+    ck_assert_int_eq(r.err.code, CS_ERR_DATA_LOSS);
+    ck_assert_str_eq(r.err.msg, "reader refused");
+    negotiate_apart(c); /* the refused stream's connection is closed */
+
+    /* a connection the engine drops mid-stream: UNAVAILABLE */
+    set_stream d = {0};
+    ck_assert_int_eq(docker_streamset_add(s, "/drop", 0, set_data, set_end, &d, &err), 0);
+    run_until_ended(s, &d);
+    ck_assert_int_eq(d.rc, -1);
+    ck_assert_msg(d.err.code == CS_ERR_UNAVAILABLE, "%s: %s", cs_code_name(d.err.code), d.err.msg);
+
+    /* the engine gone: no version to speak, nothing is started */
+    fake_stop();
+    set_stream e = {0};
+    ck_assert_int_eq(docker_streamset_add(s, "/lines", 0, set_data, set_end, &e, &err), -1);
+    ck_assert_int_eq(err.code, CS_ERR_UNAVAILABLE);
+    ck_assert_uint_eq(docker_streamset_count(s), 0);
+    fake_listen();
+
+    /* freeing the set ends an open stream without calling back */
+    negotiate_apart(c);
+    set_stream f = {0};
+    ck_assert_int_eq(docker_streamset_add(s, "/stuck", 0, set_data, set_end, &f, &err), 0);
+    for (int64_t until = cs_time_mono_ms() + 5000; f.len == 0 && cs_time_mono_ms() < until;)
+        docker_streamset_run(s, 500);
+    ck_assert_str_eq(f.data, "{\"first\":1}\n");
+    ck_assert(!f.ended);
+    ck_assert_uint_eq(cs_engine_streams_open(), 1);
+    docker_streamset_free(s);
+    ck_assert_uint_eq(cs_engine_streams_open(), 0);
+    ck_assert(!f.ended);
+    docker_streamset_free(NULL);
+    docker_client_free(c);
+}
+END_TEST
+
 int main(void)
 {
     cs_error err;
@@ -1030,6 +1172,7 @@ int main(void)
     tcase_add_test(fk, body_cap);
     tcase_add_test(fk, bodies_headers_and_logs);
     tcase_add_test(fk, threads_share_a_client);
+    tcase_add_test(fk, stream_sets);
     suite_add_tcase(s, fk);
 
     SRunner *sr = srunner_create(s);
