@@ -29,6 +29,7 @@ typedef enum opt_kind {
     OPT_BOOL,    /* bool; a flag without a value */
     OPT_ENUM,    /* int-sized enum, values named by names[] */
     OPT_SECONDS, /* int64_t milliseconds, given in seconds */
+    OPT_INT,     /* int, a whole number between min and max */
 } opt_kind;
 
 typedef struct cs_option {
@@ -41,7 +42,7 @@ typedef struct cs_option {
     /* OPT_STRING/OPT_LIST: extra validation; sets err to "want ..." */
     int (*check)(const char *v, cs_error *err);
     const char *const *names; /* OPT_ENUM, indexed by value, NULL-terminated */
-    double min, max;          /* OPT_SECONDS */
+    double min, max;          /* OPT_SECONDS, OPT_INT */
     const char *default_text; /* help and config default when the default is NULL */
 } cs_option;
 
@@ -245,6 +246,15 @@ static int set_value(cs_config *cfg, const cs_option *o, const char *v, cs_error
         *(int64_t *)field(cfg, o) = (int64_t)(secs * 1000);
         return 0;
     }
+    case OPT_INT: {
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end || n < (long long)o->min || n > (long long)o->max)
+            return cs_error_set(err, CS_ERR_INVALID, "want a whole number between %g and %g", o->min, o->max);
+        *(int *)field(cfg, o) = (int)n;
+        return 0;
+    }
     }
     return cs_error_set(err, CS_ERR_INTERNAL, "option kind");
 }
@@ -294,6 +304,12 @@ static int toml_key(void *user, const char *key, const cs_toml_value *v, int lin
             rc = set_value(cfg, o, cs_arena_printf(cfg->arena, "%.17g", v->f), &e);
         else
             want = "a number of seconds";
+        break;
+    case OPT_INT:
+        if (v->type == CS_TOML_INT)
+            rc = set_value(cfg, o, cs_arena_printf(cfg->arena, "%lld", (long long)v->i), &e);
+        else
+            want = "an integer";
         break;
     case OPT_LIST:
         if (v->type == CS_TOML_STRING) {
@@ -444,6 +460,8 @@ void cs_config_usage(FILE *out)
             def = o->names[*(const int *)cfield(&d, o)];
         else if (o->kind == OPT_SECONDS)
             def = (snprintf(buf, sizeof buf, "%g", (double)*(const int64_t *)cfield(&d, o) / 1000), buf);
+        else if (o->kind == OPT_INT)
+            def = (snprintf(buf, sizeof buf, "%d", *(const int *)cfield(&d, o)), buf);
         if (def)
             fprintf(out, col + strlen(def) > 60 ? "\n%27s(default %s)" : "%.0s (default %s)", "", def);
         fputc('\n', out);
@@ -664,6 +682,9 @@ void cs_config_write_toml(const cs_config *cfg, bool commented, FILE *out)
             fprintf(out, "%s = ", key);
             toml_string(out, o->names[*(const int *)cfield(cfg, o)]);
             fputc('\n', out);
+            break;
+        case OPT_INT:
+            fprintf(out, "%s = %d\n", key, *(const int *)cfield(cfg, o));
             break;
         case OPT_SECONDS: {
             int64_t ms = *(const int64_t *)cfield(cfg, o);

@@ -83,15 +83,27 @@ static int call_once(grpc_channel *ch, grpc_completion_queue *cq, const char *me
 int cs_rpc_unary(const char *target, const char *method, const ProtobufCMessage *req,
                  const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms, cs_error *err)
 {
+    return cs_rpc_unary_creds(target, NULL, method, req, resp_desc, resp, timeout_ms, err);
+}
+
+int cs_rpc_unary_creds(const char *target, grpc_channel_credentials *creds, const char *method,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                       ProtobufCMessage **resp, int timeout_ms, cs_error *err)
+{
     cs_listen_addr la;
     *resp = NULL;
     if (cs_listen_parse(target, &la, err) != 0)
         return -1;
     char *addr = la.is_unix ? cs_xasprintf("unix:%s", la.path) : cs_xstrdup(la.hostport);
     grpc_init();
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    grpc_channel *ch = grpc_channel_create(addr, creds, NULL);
-    grpc_channel_credentials_release(creds);
+    grpc_channel_credentials *plain = creds ? NULL : grpc_insecure_credentials_create();
+    /* A fresh connection per call: a test of certificates must not reuse a
+     * channel another test's handshake made. */
+    grpc_arg arg = {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1};
+    grpc_channel_args args = {.num_args = 1, .args = &arg};
+    grpc_channel *ch = grpc_channel_create(addr, creds ? creds : plain, &args);
+    if (plain)
+        grpc_channel_credentials_release(plain);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
     int rc = call_once(ch, cq, method, req, resp_desc, resp, timeout_ms, err);
     grpc_channel_destroy(ch);

@@ -12,5 +12,11 @@
  * NULL). A non-OK status comes back as its code and details. */
 int cs_rpc_unary(const char *target, const char *method, const ProtobufCMessage *req,
                  const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, int timeout_ms, cs_error *err);
+/* The same over given channel credentials (borrowed; NULL: plaintext), e.g.
+ * grpc_ssl_credentials_create for a tcp:// listener with TLS. */
+struct grpc_channel_credentials;
+int cs_rpc_unary_creds(const char *target, struct grpc_channel_credentials *creds, const char *method,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                       ProtobufCMessage **resp, int timeout_ms, cs_error *err);
 
 #endif

@@ -704,8 +704,13 @@ static int bind_one(cs_server *s, const char *addr, cs_error *err)
     grpc_server_credentials_release(creds);
     if (port == 0)
         return cs_error_set(err, CS_ERR_UNAVAILABLE, "cannot listen on %s", addr);
-    cs_info("listening", "addr", addr, "security",
-            la.is_unix ? "unix socket" : !s->tls ? "plaintext (--insecure-tcp)" : "TLS", NULL);
+    char portbuf[16];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    if (la.is_unix)
+        cs_info("listening", "addr", addr, NULL);
+    else
+        cs_info("listening", "addr", addr, "port", portbuf, "security",
+                !s->tls ? "plaintext (--insecure-tcp)" : cs_tls_mutual(s->tls) ? "mTLS" : "TLS", NULL);
     return 0;
 }
 

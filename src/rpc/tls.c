@@ -156,6 +156,11 @@ grpc_server_credentials *cs_tls_server_credentials(cs_tls *t)
     return grpc_ssl_server_credentials_create_with_options(o); /* takes o */
 }
 
+bool cs_tls_mutual(const cs_tls *t)
+{
+    return t->path[2] != NULL;
+}
+
 void cs_tls_free(cs_tls *t)
 {
     if (!t)

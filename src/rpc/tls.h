@@ -7,6 +7,7 @@
 #define CS_RPC_TLS_H
 
 #include <grpc/grpc_security.h>
+#include <stdbool.h>
 
 #include "util/error.h"
 
@@ -23,6 +24,8 @@ int cs_tls_new(const cs_tls_files *files, cs_tls **out, cs_error *err);
 /* New credentials for one grpc_server_add_http2_port (caller releases them);
  * t must outlive the server that uses them. */
 grpc_server_credentials *cs_tls_server_credentials(cs_tls *t);
+/* True when clients must present a certificate. */
+bool cs_tls_mutual(const cs_tls *t);
 void cs_tls_free(cs_tls *t);
 
 #endif

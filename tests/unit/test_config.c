@@ -12,18 +12,24 @@
 #include "util/log.h"
 #include "suite.h"
 
-/* The last config parsed; freed by the next parse (tests hold one at a time). */
-static cs_config *last;
+/* The arena of the last config parsed: its strings stay valid until the next
+ * parse (tests look at one config at a time); the teardown frees the last. */
+static cs_arena *last_arena;
+
+static void free_last(void)
+{
+    cs_arena_free(last_arena);
+    last_arena = NULL;
+}
 
 static cs_config_result parse(cs_config *cfg, cs_error *err, char **argv)
 {
     int argc = 0;
     while (argv[argc])
         argc++;
-    if (last)
-        cs_config_free(last);
-    last = cfg;
+    free_last();
     cs_config_defaults(cfg);
+    last_arena = cfg->arena;
     cs_error_clear(err);
     FILE *out = fopen("/dev/null", "w");
     cs_config_result r = cs_config_parse(cfg, argc, argv, out, err);
@@ -247,9 +253,6 @@ static char *capture(char **argv, cs_config_result want)
     int argc = 0;
     while (argv[argc])
         argc++;
-    if (last)
-        cs_config_free(last);
-    last = NULL;
     cs_config_defaults(&cfg);
     cs_error_clear(&err);
     char *buf = NULL;
@@ -410,8 +413,10 @@ int main(void)
     tcase_add_test(tc, bad_input_names_the_problem);
     tcase_add_test(tc, config_json);
     tcase_add_test(tc, subcommands);
+    tcase_add_checked_fixture(tc, NULL, free_last);
     suite_add_tcase(s, tc);
     TCase *file = tcase_create("file");
+    tcase_add_checked_fixture(file, NULL, free_last);
     tcase_add_test(file, file_then_flags_win);
     tcase_add_test(file, file_errors_name_key_and_line);
     tcase_add_test(file, config_file_presence);
@@ -422,8 +427,6 @@ int main(void)
     tcase_add_test(toml, toml_refuses);
     suite_add_tcase(s, toml);
     int rc = tc_run_suite(s, false);
-    if (last)
-        cs_config_free(last);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
