@@ -337,6 +337,7 @@ int main(int argc, char **argv)
 
     int sig = wait_for_stop_signal(&stop);
     cs_info("stopping", "signal", strsignal(sig), NULL);
+    watchdog_stop(&wd); /* systemd watches the stop with TimeoutStopSec=, not pings */
     cs_sd_notifyf(NULL, "STOPPING=1\nSTATUS=stopping (%s): in-flight calls get %lld ms", strsignal(sig),
                   (long long)cfg.shutdown_grace_ms);
     cs_server_shutdown(server, cfg.shutdown_grace_ms);
