@@ -354,7 +354,8 @@ static pid_t start_tls(const char *name, int port, bool mtls, char *sock, size_t
     snprintf(cert, sizeof cert, "--tls-cert=%s/live.crt", certs);
     snprintf(key, sizeof key, "--tls-key=%s/live.key", certs);
     snprintf(ca, sizeof ca, "--tls-client-ca=%s/ca.crt", certs);
-    const char *args[] = {"--config=/dev/null", listen_unix, listen_tcp, cert, key, mtls ? ca : NULL, NULL};
+    /* Without mTLS the socket's group is set too (group 1: "daemon" on Debian, by number). */
+    const char *args[] = {"--config=/dev/null", listen_unix, listen_tcp, cert, key, mtls ? ca : "--socket-group=1", NULL};
     spawn sp = {.listen_fd = -1, .log = log};
     pid_t pid = start_crishim(&sp, args);
     for (int i = 0; i < 1000 && !(unix_accepts(sock) && tcp_accepts(port)); i++)
@@ -420,6 +421,10 @@ START_TEST(tls_without_client_certs)
     cs_error err;
     ck_assert_msg(tls_call(port, "ca.crt", NULL, &err) == 0, "TLS client refused: %s", err.msg);
     ck_assert_msg(tls_call(port, "other-ca.crt", NULL, &err) != 0, "a client trusting another CA accepted the server");
+    struct stat st;
+    ck_assert_int_eq(stat(sock, &st), 0);
+    ck_assert_int_eq(st.st_gid, 1);
+    ck_assert_int_eq(st.st_mode & 0777, 0660);
     ck_assert_msg(plain_call(port, &err) != 0, "plaintext got through the TLS port");
     ck_assert_int_eq(stop_crishim(pid), 0);
 }
