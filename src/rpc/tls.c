@@ -78,7 +78,10 @@ static grpc_ssl_server_certificate_config *load(cs_tls *t, file_id ids[3], cs_er
         if (t->path[i] && !(pem[i] = read_pem(t->path[i], &ids[i], err)))
             goto out;
     grpc_ssl_pem_key_cert_pair pair = {.private_key = pem[1], .cert_chain = pem[0]};
-    cfg = grpc_ssl_server_certificate_config_create(pem[2], &pair, 1);
+    /* gRPC 1.51 asserts that a fetched config has root certificates even
+     * when no client certificate is asked for; then they are never used, so
+     * the server's own chain stands in. */
+    cfg = grpc_ssl_server_certificate_config_create(pem[2] ? pem[2] : pem[0], &pair, 1);
 out:
     for (int i = 0; i < 3; i++) {
         if (pem[i])
