@@ -17,6 +17,8 @@ packages=(
     # the test environment: engines, registries, offline test images
     docker.io containerd runc docker-registry busybox-static apache2-utils
     iproute2 iptables curl ca-certificates
+    # the TLS tests make throwaway certificates
+    openssl
 )
 
 log() { echo "install-deps: $*" >&2; }

@@ -1,7 +1,10 @@
-/* crishim: the daemon. Flags → config, backend choice, the gRPC server, and
- * signals. All logic lives in the library under src/. */
+/* crishim: the daemon. Flags and config file → config, backend choice, the
+ * gRPC server (its own sockets and systemd's), systemd notifications, and
+ * signals; plus the `crishim health` probe. All logic lives in the library
+ * under src/. */
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +16,16 @@
 #include "cri/cri.h"
 #include "docker/docker.h"
 #include "docker/http.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "metrics/metrics.h"
+#include "rpc/client.h"
+#include "rpc/listen.h"
 #include "rpc/server.h"
+#include "rpc/tls.h"
 #include "stream/server.h"
+#include "systemd/systemd.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* Which engine to talk to. auto: Docker when its socket answers; otherwise
  * containerd once that backend exists; otherwise Docker anyway, so crishim
@@ -82,6 +91,129 @@ static int wait_for_stop_signal(const sigset_t *set)
     }
 }
 
+/* crishim health: Check on the first unix listener (else the first tcp://
+ * one, plaintext only); prints the status; 0 when SERVING. */
+static int run_health(const cs_config *cfg)
+{
+    const char *target = NULL;
+    for (size_t i = 0; i < cfg->nlisten && !target; i++) {
+        cs_listen_addr la;
+        cs_error e;
+        if (cs_listen_parse(cfg->listen[i], &la, &e) == 0 && la.is_unix)
+            target = cfg->listen[i];
+    }
+    if (!target && cfg->nlisten && cfg->insecure_tcp)
+        target = cfg->listen[0];
+    if (!target) {
+        fprintf(stderr, "crishim health: no unix:// (or --insecure-tcp tcp://) listener to ask\n");
+        return 1;
+    }
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cs_error err;
+    cs_error_clear(&err);
+    if (cs_rpc_unary(target, "/grpc.health.v1.Health/Check", &req.base,
+                     &grpc__health__v1__health_check_response__descriptor, &resp, 5000, &err) != 0) {
+        fprintf(stderr, "crishim health: %s: %s\n", target, err.msg);
+        return 1;
+    }
+    int status = ((Grpc__Health__V1__HealthCheckResponse *)resp)->status;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&grpc__health__v1__health_check_response__serving_status__descriptor,
+                                             status);
+    printf("%s\n", v ? v->name : "UNKNOWN");
+    return status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING ? 0 : 1;
+}
+
+/* The engine's state in words, for systemd's STATUS= line. */
+static void engine_state(cs_backend *b, char *buf, size_t size)
+{
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + 2000};
+    cs_arena *a = cs_arena_new();
+    cs_engine_version ev;
+    cs_error err;
+    cs_error_clear(&err);
+    if (b->ops->version && b->ops->version(b, &ctx, a, &ev, &err) == 0)
+        snprintf(buf, size, "engine %s %s answering", ev.engine, ev.version);
+    else
+        snprintf(buf, size, "engine %s not answering (retried on every call): %.200s", cs_backend_name(b), err.msg);
+    cs_arena_free(a);
+}
+
+/* WATCHDOG=1 every half of WatchdogSec= until stopped. */
+typedef struct watchdog {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, running;
+    uint64_t usec;
+} watchdog;
+
+static void *watchdog_main(void *arg)
+{
+    watchdog *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        cs_sd_notify("WATCHDOG=1", NULL);
+        pthread_mutex_lock(&w->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + (w->usec / 2) * 1000;
+        until.tv_sec += (time_t)(ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void watchdog_start(watchdog *w)
+{
+    memset(w, 0, sizeof *w);
+    w->usec = cs_sd_watchdog_usec();
+    if (!w->usec)
+        return;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->running = pthread_create(&w->thread, NULL, watchdog_main, w) == 0;
+}
+
+static void watchdog_stop(watchdog *w)
+{
+    if (!w->running)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    w->running = false;
+}
+
+/* Which --listen addresses crishim binds itself: all but the unix sockets
+ * systemd already passed, and not the default address when it passed any
+ * (the socket unit then says where crishim listens). */
+static size_t own_listeners(const cs_config *cfg, const cs_sd_fd *fds, size_t nfds, const char **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        cs_listen_addr la;
+        cs_error e;
+        bool inherited = nfds > 0 && !strcmp(cfg->listen[i], CS_DEFAULT_LISTEN);
+        if (cs_listen_parse(cfg->listen[i], &la, &e) == 0 && la.is_unix)
+            for (size_t k = 0; k < nfds; k++)
+                inherited = inherited || !strcmp(fds[k].path, la.path);
+        if (!inherited)
+            out[n++] = cfg->listen[i];
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     cs_config cfg;
@@ -90,14 +222,40 @@ int main(int argc, char **argv)
     cs_config_defaults(&cfg);
     switch (cs_config_parse(&cfg, argc, argv, stdout, &err)) {
     case CS_CONFIG_EXIT:
+        cs_config_free(&cfg);
         return 0;
     case CS_CONFIG_ERROR:
         fprintf(stderr, "crishim: %s\n", err.msg);
+        cs_config_free(&cfg);
         return 2;
     case CS_CONFIG_RUN:
         break;
     }
+    if (cfg.command == CS_CMD_HEALTH) {
+        int rc = run_health(&cfg);
+        cs_config_free(&cfg);
+        return rc;
+    }
     cs_log_set_level(cfg.log_level);
+    if (cfg.config_path)
+        cs_info("read config", "file", cfg.config_path, NULL);
+
+    cs_sd_fd sdfds[CS_SD_MAX_FDS];
+    int nsd = cs_sd_listen_fds(sdfds, CS_SD_MAX_FDS, &err);
+    if (nsd < 0) {
+        cs_err("cannot take the sockets systemd passed", "error", err.msg, NULL);
+        cs_config_free(&cfg);
+        return 1;
+    }
+    int inherited[CS_SD_MAX_FDS];
+    for (int i = 0; i < nsd; i++) {
+        inherited[i] = sdfds[i].fd;
+        char fd[16];
+        snprintf(fd, sizeof fd, "%d", sdfds[i].fd);
+        cs_info("listening on an inherited socket", "fd", fd, "name", sdfds[i].name, "path", sdfds[i].path, NULL);
+    }
+    const char *own[CS_CONFIG_MAX_LISTEN];
+    size_t nown = own_listeners(&cfg, sdfds, (size_t)nsd, own);
     char *found_pause = cfg.pause_binary ? NULL : find_pause_binary();
     if (!cfg.pause_binary)
         cfg.pause_binary = found_pause;
@@ -131,12 +289,19 @@ int main(int argc, char **argv)
     char *config_json = cs_config_to_json(&cfg);
     cri_runtime *rt = cri_runtime_new(backend, CRISHIM_VERSION, config_json);
 
+    cs_tls_files tls = {.cert = cfg.tls_cert, .key = cfg.tls_key, .client_ca = cfg.tls_client_ca};
     cs_server_config scfg = {
-        .listen = cfg.listen,
-        .nlisten = cfg.nlisten,
+        .listen = own,
+        .nlisten = nown,
         .handlers = cri_handlers,
         .app = rt,
+        .inherited_fds = inherited,
+        .ninherited = (size_t)nsd,
+        .tls = cfg.tls_cert ? &tls : NULL,
+        .insecure_tcp = cfg.insecure_tcp,
+        .socket_group = cfg.socket_group,
     };
+    watchdog wd = {0};
     cs_server *server = NULL;
     cs_metrics *metrics = NULL;
     strm_server *streaming = NULL;
@@ -170,12 +335,23 @@ int main(int argc, char **argv)
         goto out;
     }
     cs_info("crishim started", "version", CRISHIM_VERSION, "backend", cs_backend_name(backend), NULL);
+    /* Serving now; an engine that is down is retried on every call, so
+     * crishim is ready either way and STATUS= says which. */
+    char state[512];
+    engine_state(backend, state, sizeof state);
+    if (cs_sd_notifyf(&err, "READY=1\nSTATUS=serving CRI on %zu socket(s); %s", nown + (size_t)nsd, state) < 0)
+        cs_warn("cannot notify systemd", "error", err.msg, NULL);
+    watchdog_start(&wd);
 
     int sig = wait_for_stop_signal(&stop);
     cs_info("stopping", "signal", strsignal(sig), NULL);
+    watchdog_stop(&wd); /* systemd watches the stop with TimeoutStopSec=, not pings */
+    cs_sd_notifyf(NULL, "STOPPING=1\nSTATUS=stopping (%s): in-flight calls get %lld ms", strsignal(sig),
+                  (long long)cfg.shutdown_grace_ms);
     cs_server_shutdown(server, cfg.shutdown_grace_ms);
     status = 0;
 out:
+    watchdog_stop(&wd);
     /* No more scrapes (they read the servers), then the servers; the
      * metrics themselves go last: the backend's own threads (events, logs)
      * observe engine calls until cri_runtime_free stops them. */
@@ -188,6 +364,7 @@ out:
     free(config_json);
     free(found_pause);
     docker_http_global_cleanup();
+    cs_config_free(&cfg);
     if (status == 0)
         cs_info("stopped", NULL);
     return status;

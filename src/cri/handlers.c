@@ -49,5 +49,7 @@ const cs_handler cri_handlers[] = {
     {.method = "/crishim.v1.Streaming/Exec", .bidi = cri_stream_exec},
     {.method = "/crishim.v1.Streaming/Attach", .bidi = cri_stream_attach},
     {.method = "/crishim.v1.Diagnostics/Echo", .bidi = cri_diag_echo},
+    {.method = "/grpc.health.v1.Health/Check", .unary = cri_health_check},
+    {.method = "/grpc.health.v1.Health/Watch", .server_stream = cri_health_watch},
     {.method = NULL},
 };

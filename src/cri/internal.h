@@ -36,6 +36,10 @@ int cri_status(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **re
 int cri_runtime_config(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_update_runtime_config(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 
+/* health.c: grpc.health.v1.Health */
+int cri_health_check(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
+int cri_health_watch(cs_call *call, const ProtobufCMessage *req, cs_error *err);
+
 /* image.c */
 int cri_list_images(cs_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, cs_error *err);
 int cri_stream_images(cs_call *call, const ProtobufCMessage *req, cs_error *err);

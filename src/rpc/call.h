@@ -24,6 +24,9 @@ const char *cs_call_method(const cs_call *call);
 /* The deadline and cancel flag of this call, for engine requests. */
 const cs_ctx *cs_call_ctx(const cs_call *call);
 bool cs_call_cancelled(const cs_call *call);
+/* True once the server is shutting down: endless streams should end now
+ * rather than hold the shutdown for its grace period. */
+bool cs_call_server_stopping(const cs_call *call);
 /* Per-call allocations, freed when the call ends. */
 cs_arena *cs_call_arena(cs_call *call);
 /* The application object given to cs_server_new (e.g. the CRI runtime). */

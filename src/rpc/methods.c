@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crishim/v1/crishim.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "runtime/v1/api.pb-c.h"
 #include "util/mem.h"
 
@@ -13,6 +14,7 @@ const ProtobufCServiceDescriptor *const cs_services[] = {
     &runtime__v1__image_service__descriptor,
     &crishim__v1__streaming__descriptor,
     &crishim__v1__diagnostics__descriptor,
+    &grpc__health__v1__health__descriptor,
     NULL,
 };
 
@@ -31,6 +33,7 @@ static const struct {
     {"/crishim.v1.Streaming/Exec", CS_METHOD_BIDI},
     {"/crishim.v1.Streaming/Attach", CS_METHOD_BIDI},
     {"/crishim.v1.Diagnostics/Echo", CS_METHOD_BIDI},
+    {"/grpc.health.v1.Health/Watch", CS_METHOD_SERVER_STREAM},
 };
 
 cs_method_kind cs_method_kind_of(const char *path)

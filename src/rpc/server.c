@@ -6,6 +6,7 @@
 #include "rpc/server.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
@@ -24,11 +25,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "rpc/adopt.h"
 #include "rpc/listen.h"
 #include "rpc/methods.h"
 #include "rpc/pool.h"
 #include "rpc/status.h"
 #include "rpc/wire.h"
+#include "rpc/tls.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -109,6 +112,12 @@ struct cs_server {
     size_t nlisten;
     char **unix_paths; /* sockets to remove at shutdown */
     size_t nunix;
+    int *inherited;    /* owned until the adopter takes them */
+    size_t ninherited;
+    cs_adopter *adopter;
+    cs_tls *tls;       /* outlives grpc's server: its fetcher runs per handshake */
+    bool insecure_tcp;
+    char *socket_group;
     bool grpc_inited, started, shut;
     atomic_size_t inflight;
     atomic_bool shutting_down;
@@ -249,6 +258,7 @@ static cs_call *call_new(pending *p)
 const char *cs_call_method(const cs_call *call) { return call->method->m.path; }
 const cs_ctx *cs_call_ctx(const cs_call *call) { return &call->ctx; }
 bool cs_call_cancelled(const cs_call *call) { return atomic_load(&call->cancelled); }
+bool cs_call_server_stopping(const cs_call *call) { return atomic_load(&call->srv->shutting_down); }
 cs_arena *cs_call_arena(cs_call *call) { return call->arena; }
 void *cs_call_app(const cs_call *call) { return call->srv->app; }
 
@@ -601,6 +611,13 @@ int cs_server_new(const cs_server_config *cfg, cs_server **out, cs_error *err)
     s->unix_paths = cs_xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof *s->unix_paths);
     for (size_t i = 0; i < cfg->nlisten; i++)
         s->listen[i] = cs_xstrdup(cfg->listen[i]);
+    s->ninherited = cfg->ninherited;
+    s->inherited = cs_xcalloc(cfg->ninherited ? cfg->ninherited : 1, sizeof *s->inherited);
+    memcpy(s->inherited, cfg->inherited_fds, cfg->ninherited * sizeof *s->inherited);
+    s->insecure_tcp = cfg->insecure_tcp;
+    s->socket_group = cs_xstrdup(cfg->socket_group);
+    if (cfg->tls && cs_tls_new(cfg->tls, &s->tls, err) != 0)
+        goto fail;
 
     grpc_init();
     s->grpc_inited = true;
@@ -637,12 +654,36 @@ fail:
     return -1;
 }
 
+/* A group by name or number. */
+static int resolve_group(const char *name, gid_t *gid, cs_error *err)
+{
+    char *end;
+    long n = strtol(name, &end, 10);
+    if (!*end && n >= 0) {
+        *gid = (gid_t)n;
+        return 0;
+    }
+    struct group gr, *res = NULL;
+    char buf[4096];
+    if (getgrnam_r(name, &gr, buf, sizeof buf, &res) != 0 || !res)
+        return cs_error_set(err, CS_ERR_INVALID, "socket group %s: no such group", name);
+    *gid = res->gr_gid;
+    return 0;
+}
+
 static int bind_one(cs_server *s, const char *addr, cs_error *err)
 {
     cs_listen_addr la;
     if (cs_listen_parse(addr, &la, err) != 0)
         return -1;
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    gid_t gid = (gid_t)-1;
+    if (la.is_unix && s->socket_group && resolve_group(s->socket_group, &gid, err) != 0)
+        return -1;
+    if (!la.is_unix && !s->tls && !s->insecure_tcp)
+        return cs_error_set(err, CS_ERR_INVALID, "listen on %s: plaintext TCP needs --insecure-tcp (or give "
+                                                 "--tls-cert and --tls-key)", addr);
+    grpc_server_credentials *creds = !la.is_unix && s->tls ? cs_tls_server_credentials(s->tls)
+                                                            : grpc_insecure_server_credentials_create();
     int port;
     if (la.is_unix) {
         if (cs_listen_prepare_unix(la.path, err) != 0) {
@@ -657,6 +698,11 @@ static int bind_one(cs_server *s, const char *addr, cs_error *err)
         if (port != 0) {
             chmod(la.path, 0660);
             s->unix_paths[s->nunix++] = cs_xstrdup(la.path);
+            if (gid != (gid_t)-1 && chown(la.path, (uid_t)-1, gid) != 0) {
+                grpc_server_credentials_release(creds);
+                return cs_error_errno(err, CS_ERR_PERMISSION, errno, "listen on %s: cannot give it group %s",
+                                      addr, s->socket_group);
+            }
         }
     } else {
         port = grpc_server_add_http2_port(s->server, la.hostport, creds);
@@ -664,7 +710,13 @@ static int bind_one(cs_server *s, const char *addr, cs_error *err)
     grpc_server_credentials_release(creds);
     if (port == 0)
         return cs_error_set(err, CS_ERR_UNAVAILABLE, "cannot listen on %s", addr);
-    cs_info("listening", "addr", addr, NULL);
+    char portbuf[16];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    if (la.is_unix)
+        cs_info("listening", "addr", addr, NULL);
+    else
+        cs_info("listening", "addr", addr, "port", portbuf, "security",
+                !s->tls ? "plaintext (--insecure-tcp)" : cs_tls_mutual(s->tls) ? "mTLS" : "TLS", NULL);
     return 0;
 }
 
@@ -675,6 +727,12 @@ int cs_server_start(cs_server *s, cs_error *err)
             return -1;
     grpc_server_start(s->server);
     s->started = true;
+    if (s->ninherited) {
+        /* After grpc_server_start: adopted connections join its pollsets. */
+        if (cs_adopter_start(s->server, s->inherited, s->ninherited, &s->adopter, err) != 0)
+            return -1;
+        s->ninherited = 0; /* the adopter owns them */
+    }
     for (size_t i = 0; i < s->nmethods; i++)
         request_registered(s, &s->methods[i]);
     request_unknown(s);
@@ -714,6 +772,8 @@ void cs_server_shutdown(cs_server *s, int64_t grace_ms)
         return;
     s->shut = true;
     atomic_store(&s->shutting_down, true);
+    cs_adopter_stop(s->adopter); /* no new connections from inherited sockets */
+    s->adopter = NULL;
     s->shutdown_op.fn = shutdown_done;
     grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_op);
     if (!wait_shutdown(s, grace_ms)) {
@@ -757,6 +817,11 @@ void cs_server_free(cs_server *s)
     for (size_t i = 0; i < s->nunix; i++)
         free(s->unix_paths[i]);
     free(s->unix_paths);
+    for (size_t i = 0; i < s->ninherited; i++)
+        close(s->inherited[i]);
+    free(s->inherited);
+    cs_tls_free(s->tls);
+    free(s->socket_group);
     free(s->cq_threads);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);

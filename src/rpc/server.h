@@ -7,6 +7,7 @@
 #ifndef CS_RPC_SERVER_H
 #define CS_RPC_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,13 +25,23 @@ typedef struct cs_server_config {
     void *app;             /* handed to handlers through cs_call_app() */
     size_t cq_threads;     /* 0 = 2 */
     size_t max_workers;    /* 0 = 256 */
+    /* Listening sockets to serve besides `listen` (systemd socket
+     * activation); the server owns them from cs_server_new on. */
+    const int *inherited_fds;
+    size_t ninherited;
+    /* TLS for tcp:// listeners (paths borrowed); NULL: tcp:// needs insecure_tcp. */
+    const struct cs_tls_files *tls;
+    bool insecure_tcp;
+    const char *socket_group; /* group name or number for unix sockets; NULL: ours */
 } cs_server_config;
 
 typedef struct cs_server cs_server;
 
 int cs_server_new(const cs_server_config *cfg, cs_server **out, cs_error *err);
 /* Binds every listen address (unix sockets: parent dir created, a stale socket
- * replaced, mode 0660; a live one is an error) and starts serving. */
+ * replaced, mode 0660 and socket_group; a live one is an error; tcp:// with
+ * TLS, or plaintext only when insecure_tcp) and starts serving, the inherited
+ * sockets included. */
 int cs_server_start(cs_server *s, cs_error *err);
 void cs_server_shutdown(cs_server *s, int64_t grace_ms);
 void cs_server_free(cs_server *s);

@@ -150,6 +150,9 @@ static const struct {
     {"/crishim.v1.Streaming/Exec", GRPC_STATUS_INVALID_ARGUMENT},
     {"/crishim.v1.Streaming/Attach", GRPC_STATUS_INVALID_ARGUMENT},
     {"/crishim.v1.Diagnostics/Echo", GRPC_STATUS_OK},
+    {"/grpc.health.v1.Health/Check", GRPC_STATUS_OK},
+    /* endless too: a status now, then one per change */
+    {"/grpc.health.v1.Health/Watch", GRPC_STATUS_DEADLINE_EXCEEDED},
 };
 
 static grpc_status_code expected_code(const char *method)

@@ -27,6 +27,25 @@ containerd) engine=(--backend containerd --containerd-address "$(get CRISHIM_TES
 esac
 "$CRISHIM_BIN" --listen "unix://$sock" "${engine[@]}" 2>"$log" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+tls_pid=
+trap 'kill -TERM $pid $tls_pid 2>/dev/null || true; wait $pid $tls_pid 2>/dev/null || true' EXIT
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
 NODE_PATH="$nodedir/node_modules" node "$here/interop.js" "$sock" "$CRISHIM_SOURCE_DIR/proto" "$busybox" "$dir/interop-logs"
+rc=$?
+
+# grpc-js over TCP with mutual TLS, certificates made for this run.
+certs="$dir/interop-certs"
+rm -rf "$certs"
+"$CRISHIM_SOURCE_DIR/scripts/test-certs.sh" "$certs"
+tls_sock="$dir/crishim-interop-tls.sock"
+tls_log="$dir/crishim-interop-tls.log"
+"$CRISHIM_BIN" --config=/dev/null --listen "unix://$tls_sock" --listen "tcp://127.0.0.1:0" \
+    --tls-cert "$certs/server.crt" --tls-key "$certs/server.key" --tls-client-ca "$certs/ca.crt" \
+    --backend docker --docker-host "$docker_host" 2>"$tls_log" &
+tls_pid=$!
+for _ in $(seq 200); do [ -S "$tls_sock" ] && break; sleep 0.05; done
+# port 0: grpc picked one, and the log line says which
+port=$(sed -n 's/.*addr=tcp:\/\/127.0.0.1:0 port=\([0-9]*\).*/\1/p' "$tls_log" | head -n 1)
+[ -n "$port" ] || { echo "interop: no TLS port in $tls_log"; exit 1; }
+NODE_PATH="$nodedir/node_modules" node "$here/interop_tls.js" "127.0.0.1:$port" "$CRISHIM_SOURCE_DIR/proto" "$certs" || rc=1
+exit $rc

@@ -50,10 +50,12 @@ START_TEST(method_table)
     /* cri-api v0.37.0-beta.0 + main: 37 runtime and 6 image RPCs. */
     ck_assert_uint_eq(runtime, 37);
     ck_assert_uint_eq(image, 6);
-    ck_assert_uint_eq(sstream, 7);
+    ck_assert_uint_eq(sstream, 8); /* CRI's 7 and grpc.health.v1 Watch */
     ck_assert_uint_eq(bidi, 3);
     ck_assert_int_eq(cs_method_kind_of("/runtime.v1.RuntimeService/GetContainerEvents"), CS_METHOD_SERVER_STREAM);
     ck_assert_int_eq(cs_method_kind_of("/runtime.v1.RuntimeService/Version"), CS_METHOD_UNARY);
+    ck_assert_int_eq(cs_method_kind_of("/grpc.health.v1.Health/Watch"), CS_METHOD_SERVER_STREAM);
+    ck_assert_int_eq(cs_method_kind_of("/grpc.health.v1.Health/Check"), CS_METHOD_UNARY);
     /* Every streaming name in the list is a real method. */
     const char *names[] = {"StreamPodSandboxes", "StreamContainers", "StreamContainerStats",
                            "StreamPodSandboxStats", "StreamPodSandboxMetrics", "StreamImages", "GetContainerEvents"};
