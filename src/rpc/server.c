@@ -613,7 +613,8 @@ int cs_server_new(const cs_server_config *cfg, cs_server **out, cs_error *err)
         s->listen[i] = cs_xstrdup(cfg->listen[i]);
     s->ninherited = cfg->ninherited;
     s->inherited = cs_xcalloc(cfg->ninherited ? cfg->ninherited : 1, sizeof *s->inherited);
-    memcpy(s->inherited, cfg->inherited_fds, cfg->ninherited * sizeof *s->inherited);
+    if (cfg->ninherited)
+        memcpy(s->inherited, cfg->inherited_fds, cfg->ninherited * sizeof *s->inherited);
     s->insecure_tcp = cfg->insecure_tcp;
     s->socket_group = cs_xstrdup(cfg->socket_group);
     if (cfg->tls && cs_tls_new(cfg->tls, &s->tls, err) != 0)

@@ -40,6 +40,11 @@ static void nth_name(const char *names, size_t i, char *out, size_t size)
 
 int cs_sd_listen_fds(cs_sd_fd *out, size_t max, cs_error *err)
 {
+    return cs_sd_listen_fds_at(CS_SD_LISTEN_FDS_START, out, max, err);
+}
+
+int cs_sd_listen_fds_at(int first, cs_sd_fd *out, size_t max, cs_error *err)
+{
     const char *pid = getenv("LISTEN_PID");
     const char *fds = getenv("LISTEN_FDS");
     if (!pid || !fds)
@@ -58,7 +63,7 @@ int cs_sd_listen_fds(cs_sd_fd *out, size_t max, cs_error *err)
     for (long i = 0; i < n; i++) {
         cs_sd_fd *f = &out[i];
         memset(f, 0, sizeof *f);
-        f->fd = CS_SD_LISTEN_FDS_START + (int)i;
+        f->fd = first + (int)i;
         nth_name(names, (size_t)i, f->name, sizeof f->name);
         int type = 0, listening = 0;
         socklen_t len = sizeof type;

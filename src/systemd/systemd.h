@@ -36,5 +36,8 @@ typedef struct cs_sd_fd {
  * don't take them. Each must be a listening stream socket. Returns n >= 0,
  * or -1 (err says which fd is wrong). */
 int cs_sd_listen_fds(cs_sd_fd *out, size_t max, cs_error *err);
+/* The same with the first fd given (systemd's is CS_SD_LISTEN_FDS_START):
+ * the unit suite passes fds above 3, which its test runner may hold. */
+int cs_sd_listen_fds_at(int first, cs_sd_fd *out, size_t max, cs_error *err);
 
 #endif

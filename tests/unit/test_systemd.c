@@ -98,13 +98,15 @@ static void set_listen_env(const char *fds, const char *names, bool ours)
         unsetenv("LISTEN_FDNAMES");
 }
 
-/* Runs in its own process (Check forks per test), so fds 3 and 4 are ours to take. */
+/* The sockets go to fds 40 and 41, not systemd's 3 and 4: the test runner
+ * may hold those (test_ops covers fd 3 itself, in a daemon of its own). */
+#define FIRST 40
 START_TEST(listen_fds)
 {
     cs_sd_fd fds[CS_SD_MAX_FDS];
     cs_error err;
     unsetenv("LISTEN_PID");
-    ck_assert_int_eq(cs_sd_listen_fds(fds, CS_SD_MAX_FDS, &err), 0);
+    ck_assert_int_eq(cs_sd_listen_fds_at(FIRST, fds, CS_SD_MAX_FDS, &err), 0);
 
     char path[64];
     snprintf(path, sizeof path, "/tmp/cs-listen-%d.sock", (int)getpid());
@@ -116,36 +118,36 @@ START_TEST(listen_fds)
     ck_assert_int_eq(listen(l, 4), 0);
     int t = socket(AF_INET, SOCK_STREAM, 0);
     ck_assert_int_eq(listen(t, 4), 0); /* an ephemeral TCP listener */
-    ck_assert_int_eq(dup2(l, 3), 3);
-    ck_assert_int_eq(dup2(t, 4), 4);
+    ck_assert_int_eq(dup2(l, FIRST), FIRST);
+    ck_assert_int_eq(dup2(t, FIRST + 1), FIRST + 1);
 
     set_listen_env("2", "crishim:tcp", false); /* for another pid: left alone */
-    ck_assert_int_eq(cs_sd_listen_fds(fds, CS_SD_MAX_FDS, &err), 0);
+    ck_assert_int_eq(cs_sd_listen_fds_at(FIRST, fds, CS_SD_MAX_FDS, &err), 0);
 
     set_listen_env("2", "crishim:tcp", true);
-    ck_assert_int_eq(cs_sd_listen_fds(fds, CS_SD_MAX_FDS, &err), 2);
-    ck_assert_int_eq(fds[0].fd, 3);
+    ck_assert_int_eq(cs_sd_listen_fds_at(FIRST, fds, CS_SD_MAX_FDS, &err), 2);
+    ck_assert_int_eq(fds[0].fd, FIRST);
     ck_assert_str_eq(fds[0].name, "crishim");
     ck_assert_str_eq(fds[0].path, path);
-    ck_assert_int_eq(fds[1].fd, 4);
+    ck_assert_int_eq(fds[1].fd, FIRST + 1);
     ck_assert_str_eq(fds[1].name, "tcp");
     ck_assert_str_eq(fds[1].path, "");
     ck_assert_ptr_null(getenv("LISTEN_FDS")); /* children do not inherit them */
     ck_assert_ptr_null(getenv("LISTEN_PID"));
 
     set_listen_env("1", NULL, true);
-    ck_assert_int_eq(cs_sd_listen_fds(fds, CS_SD_MAX_FDS, &err), 1);
+    ck_assert_int_eq(cs_sd_listen_fds_at(FIRST, fds, CS_SD_MAX_FDS, &err), 1);
     ck_assert_str_eq(fds[0].name, "");
 
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
-    ck_assert_int_eq(dup2(p[0], 3), 3);
+    ck_assert_int_eq(dup2(p[0], FIRST), FIRST);
     set_listen_env("1", "crishim", true);
-    ck_assert_int_eq(cs_sd_listen_fds(fds, CS_SD_MAX_FDS, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "inherited fd 3 (crishim): not a listening stream socket"));
+    ck_assert_int_eq(cs_sd_listen_fds_at(FIRST, fds, CS_SD_MAX_FDS, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "inherited fd 40 (crishim): not a listening stream socket"));
 
     set_listen_env("99", NULL, true);
-    ck_assert_int_eq(cs_sd_listen_fds(fds, CS_SD_MAX_FDS, &err), -1);
+    ck_assert_int_eq(cs_sd_listen_fds_at(FIRST, fds, CS_SD_MAX_FDS, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "LISTEN_FDS=99"));
     unlink(path);
 }
