@@ -17,6 +17,7 @@ packages=(
     # the test environment: engines, registries, offline test images
     docker.io containerd runc docker-registry busybox-static apache2-utils
     iproute2 iptables curl ca-certificates
+    openssl # build-test-images.sh: the incompressible layer of crishim/big
 )
 
 log() { echo "install-deps: $*" >&2; }
