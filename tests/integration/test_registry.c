@@ -525,7 +525,7 @@ START_TEST(deadline_and_cancel)
     hash_final(&h, got);
     ck_assert_msg(err.code == CS_ERR_DEADLINE && strstr(err.msg, "deadline"), "%s %s", cs_code_name(err.code),
                   err.msg);
-    ck_assert_msg(took >= 900 && took < 2000, "deadline after %.0f ms", took);
+    ck_assert_msg(took >= 900 && took < 3000, "deadline after %.0f ms", took);
 
     atomic_store(&cancel_flag, false);
     cs_ctx cctx = {.cancelled = &cancel_flag};
@@ -538,7 +538,7 @@ START_TEST(deadline_and_cancel)
     hash_final(&h, got);
     pthread_join(t, NULL);
     ck_assert_msg(err.code == CS_ERR_CANCELLED, "%s %s", cs_code_name(err.code), err.msg);
-    ck_assert_msg(took < 1500, "cancel noticed after %.0f ms", took);
+    ck_assert_msg(took < 2500, "cancel noticed after %.0f ms", took);
     reg_client_free(c);
 }
 END_TEST
@@ -649,7 +649,9 @@ START_TEST(download_slots)
         ck_assert_msg(f[i].rc == 0, "fetch %d: %s", i, f[i].err.msg);
     }
     ck_assert_int_eq(rp_blob_gets(proxy, m.layers[0].digest), 8);
-    ck_assert_int_eq(rp_max_concurrent(proxy), 3);
+    /* never more than the 3 slots; at least 2 at once shows they do overlap */
+    int most = rp_max_concurrent(proxy);
+    ck_assert_msg(most <= 3 && most >= 2, "%d blob downloads at once", most);
     cs_arena_free(a);
     reg_client_free(c);
 }
