@@ -235,6 +235,8 @@ START_TEST(image_config)
         {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{\"Volumes\":[]}}", "config.Volumes"},
         {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":7}", "config"},
         {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"created\":\"yesterday\"}", "created"},
+        /* past int64 nanoseconds (found by fuzz_manifest) */
+        {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"created\":\"8704-01-02T03:04:05Z\"}", "created"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(mf_config_parse(bad[i][0], strlen(bad[i][0]), a, &c, &err) == -1, "accepted %s", bad[i][0]);
