@@ -26,7 +26,7 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=$(realpath -m -- "$1")
 envfile=$dir/env
 [ -f "$envfile" ] || die "$envfile missing: run scripts/test-env.sh start $dir first"
-need_cmds curl sha256sum tar
+need_cmds curl sha256sum tar openssl
 
 docker_host=$(kv_get "$envfile" CRISHIM_TEST_DOCKER_HOST)
 reg=$(kv_get "$envfile" CRISHIM_TEST_REGISTRY)
@@ -46,6 +46,8 @@ mkdir -p "$work"
 
 MT_MANIFEST=application/vnd.docker.distribution.manifest.v2+json
 MT_LIST=application/vnd.docker.distribution.manifest.list.v2+json
+MT_OCI_INDEX=application/vnd.oci.image.index.v1+json
+BIG_BYTES=$((64 * 1024 * 1024)) # one layer of this much incompressible data: crishim/big
 
 # ---- helpers ----
 
@@ -86,6 +88,8 @@ registries_complete() {
         manifest_digest "$reg" "crishim/${r%:*}" "${r##*:}" "$MT_MANIFEST" >/dev/null || return 1
     done
     manifest_digest "$reg" crishim/busybox-multi 1.0 "$MT_LIST" >/dev/null || return 1
+    manifest_digest "$reg" crishim/busybox-multi oci "$MT_OCI_INDEX" >/dev/null || return 1
+    manifest_digest "$reg" crishim/big 1.0 "$MT_MANIFEST" >/dev/null || return 1
     manifest_digest "$authreg" crishim/private 1.0 "$MT_MANIFEST" "$auth_user:$auth_pass" >/dev/null || return 1
 }
 
@@ -173,6 +177,14 @@ chown 33:33 "$bb_root/var/www"
 chown 1001:1001 "$bb_root/home/crishim-user"
 mkdir -p "$pause_root"
 cp "$pause_bin" "$pause_root/pause"
+# The registry client's throttle and resume tests want a big layer that gzip
+# can't shrink: AES-CTR of zeros is random-looking and the same every run.
+big_root=$work/rootfs-big
+rm -rf "$big_root"
+mkdir -p "$big_root"
+head -c "$BIG_BYTES" /dev/zero |
+    openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 \
+        >"$big_root/random.bin"
 
 rootfs_tar() { # the same bytes on every run: same layer digest
     tar --sort=name --mtime=@0 --numeric-owner -C "$1" -c .
@@ -205,12 +217,14 @@ import "$bb_root" "$reg/crishim/busybox-env:1.0" 'ENV FOO=bar' 'ENTRYPOINT ["/bi
 # a web server on port 80, as the CRI validation suite's networking tests want
 import "$bb_root" "$reg/crishim/busybox-web:1.0" 'CMD ["httpd","-f","-p","80","-h","/var/www"]'
 import "$pause_root" "$reg/crishim/pause:1.0" 'ENTRYPOINT ["/pause"]'
+import "$big_root" "$reg/crishim/big:1.0" 'CMD ["/random.bin"]'
 
 log "pushing to $reg"
 for r in "$bb:1.0" "$bb:latest" "$bb:1" "$reg"/crishim/busybox-{uid,user,uidgid,usergid,env,web}:1.0 \
-    "$reg/crishim/pause:1.0"; do
+    "$reg/crishim/pause:1.0" "$reg/crishim/big:1.0"; do
     d push "$r"
 done
+rm -rf "$big_root"
 log "pushing to $authreg (basic auth)"
 printf '%s\n' "$auth_pass" | d login -u "$auth_user" --password-stdin "$authreg"
 d push "$authreg/crishim/private:1.0"
@@ -275,6 +289,12 @@ code=$(curl -sS --max-time 30 -o "$work/put.out" -w '%{http_code}' -X PUT -H "Co
     --data-binary "@$work/list.json" "http://$reg/v2/crishim/busybox-multi/manifests/1.0")
 [ "$code" = 201 ] || die "PUT crishim/busybox-multi:1.0: HTTP $code: $(cat "$work/put.out")"
 multi_digest=$(manifest_digest "$reg" crishim/busybox-multi 1.0 "$MT_LIST") || die "the manifest list did not stick"
+# The same two manifests as an OCI index (tag oci), as newer build tools push.
+sed -e "s|$MT_LIST|$MT_OCI_INDEX|" "$work/list.json" >"$work/index.json"
+code=$(curl -sS --max-time 30 -o "$work/put.out" -w '%{http_code}' -X PUT -H "Content-Type: $MT_OCI_INDEX" \
+    --data-binary "@$work/index.json" "http://$reg/v2/crishim/busybox-multi/manifests/oci")
+[ "$code" = 201 ] || die "PUT crishim/busybox-multi:oci: HTTP $code: $(cat "$work/put.out")"
+oci_digest=$(manifest_digest "$reg" crishim/busybox-multi oci "$MT_OCI_INDEX") || die "the OCI index did not stick"
 
 # ---- check by pulling back, then leave the image store empty ----
 
@@ -327,6 +347,9 @@ CRISHIM_TEST_IMG_PAUSE=@REGISTRY@/crishim/pause:1.0
 CRISHIM_TEST_IMG_WEB=@REGISTRY@/crishim/busybox-web:1.0
 CRISHIM_TEST_IMG_MULTI=@REGISTRY@/crishim/busybox-multi:1.0
 CRISHIM_TEST_IMG_MULTI_DIGEST=@REGISTRY@/crishim/busybox-multi@$multi_digest
+CRISHIM_TEST_IMG_MULTI_OCI=@REGISTRY@/crishim/busybox-multi:oci
+CRISHIM_TEST_IMG_MULTI_OCI_DIGEST=@REGISTRY@/crishim/busybox-multi@$oci_digest
+CRISHIM_TEST_IMG_BIG=@REGISTRY@/crishim/big:1.0
 CRISHIM_TEST_IMG_PRIVATE=@AUTH_REGISTRY@/crishim/private:1.0
 EOF
 mv -f "$template.tmp" "$template"

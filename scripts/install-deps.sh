@@ -17,7 +17,8 @@ packages=(
     # the test environment: engines, registries, offline test images
     docker.io containerd runc docker-registry busybox-static apache2-utils
     iproute2 iptables curl ca-certificates
-    # the TLS tests make throwaway certificates
+    # throwaway certificates for the TLS tests; the incompressible layer of
+    # crishim/big (build-test-images.sh)
     openssl
 )
 

@@ -2,6 +2,7 @@
 #include "util/time.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -121,6 +122,10 @@ int cs_time_parse_rfc3339(const char *s, size_t len, int64_t *unix_ns)
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int64_t days = (int64_t)era * 146097 + (int64_t)doe - 719468;
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
+    /* int64 nanoseconds end in 2262: later times (untrusted image configs
+     * carry any year) are malformed here, not an overflow */
+    if (secs > INT64_MAX / 1000000000 - 1 || secs < INT64_MIN / 1000000000 + 1)
+        return -1;
     *unix_ns = secs * 1000000000 + frac;
     return 0;
 }
