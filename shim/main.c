@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "containerd/client.h"
+#include "containerd/containerd.h"
 #include "cri/cri.h"
 #include "docker/docker.h"
 #include "docker/http.h"
@@ -17,7 +19,7 @@
 #include "util/log.h"
 
 /* Which engine to talk to. auto: Docker when its socket answers; otherwise
- * containerd once that backend exists; otherwise Docker anyway, so crishim
+ * containerd when its socket answers; otherwise Docker anyway, so crishim
  * serves (RuntimeReady false) and recovers when the engine comes up. */
 static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
 {
@@ -25,14 +27,26 @@ static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
     if (kind == CS_BACKEND_AUTO) {
         if (docker_backend_probe(cfg->docker_host, 1000)) {
             kind = CS_BACKEND_DOCKER;
+        } else if (containerd_backend_probe(cfg->containerd_address, 1000)) {
+            cs_info("docker does not answer; using containerd", "docker_host", cfg->docker_host,
+                    "containerd_address", cfg->containerd_address, NULL);
+            kind = CS_BACKEND_CONTAINERD;
         } else {
-            cs_warn("docker does not answer; using it anyway until the containerd backend lands", "docker_host",
-                    cfg->docker_host, NULL);
+            cs_warn("neither docker nor containerd answers; using docker until it does", "docker_host",
+                    cfg->docker_host, "containerd_address", cfg->containerd_address, NULL);
             kind = CS_BACKEND_DOCKER;
         }
     }
-    if (kind == CS_BACKEND_CONTAINERD)
-        return cs_error_set(err, CS_ERR_UNIMPLEMENTED, "the containerd backend is not part of this build yet");
+    if (kind == CS_BACKEND_CONTAINERD) {
+        containerd_options copts = {
+            .address = cfg->containerd_address,
+            .ns = cfg->containerd_namespace,
+            .cgroup_driver = cfg->cgroup_systemd ? CS_CGROUP_SYSTEMD : CS_CGROUP_CGROUPFS,
+            .pause_image = cfg->pause_image,
+            .pause_binary = cfg->pause_binary,
+        };
+        return containerd_backend_new(&copts, out, err);
+    }
     docker_options opts = {
         .host = cfg->docker_host,
         .pause_image = cfg->pause_image,
@@ -151,6 +165,7 @@ int main(int argc, char **argv)
         cs_server_set_observer(server, cs_metrics_observe, metrics);
         cs_metrics_set_engine_streams_source(metrics, docker_http_streams_open);
         docker_http_set_observer(cs_metrics_observe_engine, metrics);
+        ctrd_client_set_observer(cs_metrics_observe_engine, metrics);
         if (cs_metrics_serve(metrics, cfg.metrics_addr, &err) != 0) {
             cs_err("cannot serve metrics", "error", err.msg, NULL);
             goto out;
@@ -176,6 +191,7 @@ out:
     strm_server_free(streaming);
     cri_runtime_free(rt);
     docker_http_set_observer(NULL, NULL);
+    ctrd_client_set_observer(NULL, NULL);
     cs_metrics_free(metrics);
     free(config_json);
     free(found_pause);

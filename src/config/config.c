@@ -20,6 +20,7 @@ void cs_config_defaults(cs_config *cfg)
     cfg->backend = CS_BACKEND_AUTO;
     cfg->docker_host = CS_DEFAULT_DOCKER_HOST;
     cfg->containerd_address = CS_DEFAULT_CONTAINERD_ADDRESS;
+    cfg->containerd_namespace = CS_DEFAULT_CONTAINERD_NAMESPACE;
     cfg->log_level = CS_LOG_INFO;
     cfg->shutdown_grace_ms = 10000;
     cfg->streaming_addr = "127.0.0.1:0";
@@ -39,6 +40,11 @@ void cs_config_usage(FILE *out)
             "                           else containerd (default auto)\n"
             "  --docker-host URL        Docker Engine API endpoint (default " CS_DEFAULT_DOCKER_HOST ")\n"
             "  --containerd-address P   containerd socket (default " CS_DEFAULT_CONTAINERD_ADDRESS ")\n"
+            "  --containerd-namespace N crishim's containerd namespace (default " CS_DEFAULT_CONTAINERD_NAMESPACE
+            "; never k8s.io,\n"
+            "                           which containerd's own CRI plugin owns)\n"
+            "  --cgroup-driver NAME     cgroupfs or systemd: how crishim's containerd backend creates\n"
+            "                           cgroups (default cgroupfs)\n"
             "  --pause-image REF        the sandbox image (default localhost/crishim/pause:" CRISHIM_VERSION ",\n"
             "                           imported from crishim's own pause program when missing)\n"
             "  --pause-binary PATH      that pause program (default: crishim-pause beside crishim,\n"
@@ -109,6 +115,20 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
         if (!*v)
             return cs_error_set(err, CS_ERR_INVALID, "--containerd-address: empty");
         cfg->containerd_address = v;
+    } else if (!strcmp(name, "--containerd-namespace")) {
+        if (!*v)
+            return cs_error_set(err, CS_ERR_INVALID, "--containerd-namespace: empty");
+        if (!strcmp(v, "k8s.io"))
+            return cs_error_set(err, CS_ERR_INVALID,
+                                "--containerd-namespace k8s.io: that namespace belongs to containerd's own CRI plugin");
+        cfg->containerd_namespace = v;
+    } else if (!strcmp(name, "--cgroup-driver")) {
+        if (!strcmp(v, "systemd"))
+            cfg->cgroup_systemd = true;
+        else if (!strcmp(v, "cgroupfs"))
+            cfg->cgroup_systemd = false;
+        else
+            return cs_error_set(err, CS_ERR_INVALID, "--cgroup-driver %s: want cgroupfs or systemd", v);
     } else if (!strcmp(name, "--pause-image")) {
         cs_imageref r;
         if (cs_imageref_parse(v, &r, err) != 0)
@@ -147,8 +167,8 @@ static int set_option(cs_config *cfg, const char *name, const char *v, cs_error 
 }
 
 static const char *const value_flags[] = {
-    "--listen", "--backend", "--docker-host", "--containerd-address", "--pause-image", "--pause-binary",
-    "--metrics-addr", "--streaming-addr", "--log-level", "--shutdown-grace", NULL,
+    "--listen", "--backend", "--docker-host", "--containerd-address", "--containerd-namespace", "--cgroup-driver",
+    "--pause-image", "--pause-binary", "--metrics-addr", "--streaming-addr", "--log-level", "--shutdown-grace", NULL,
 };
 
 cs_config_result cs_config_parse(cs_config *cfg, int argc, char **argv, FILE *out, cs_error *err)
@@ -199,6 +219,8 @@ char *cs_config_to_json(const cs_config *cfg)
     cs_jw_kv_str(&w, "backend", cs_backend_kind_name(cfg->backend));
     cs_jw_kv_str(&w, "dockerHost", cfg->docker_host);
     cs_jw_kv_str(&w, "containerdAddress", cfg->containerd_address);
+    cs_jw_kv_str(&w, "containerdNamespace", cfg->containerd_namespace);
+    cs_jw_kv_str(&w, "cgroupDriver", cfg->cgroup_systemd ? "systemd" : "cgroupfs");
     cs_jw_kv_str(&w, "pauseImage", cfg->pause_image);
     cs_jw_kv_str(&w, "pauseBinary", cfg->pause_binary);
     cs_jw_kv_str(&w, "metricsAddr", cfg->metrics_addr);

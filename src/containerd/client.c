@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/mem.h"
+#include "util/time.h"
 
 struct ctrd_client {
     grpc_channel *channel;
@@ -29,6 +30,42 @@ struct ctrd_stream {
     bool got_initial_md, finished;
     atomic_bool cancelled;
 };
+
+/* ---- observation (metrics) ---- */
+
+typedef struct observer {
+    ctrd_observer_fn fn;
+    void *arg;
+} observer;
+
+static observer the_observer;
+static _Atomic(observer *) current_observer;
+
+void ctrd_client_set_observer(ctrd_observer_fn fn, void *arg)
+{
+    if (!fn) {
+        atomic_store(&current_observer, NULL);
+        return;
+    }
+    the_observer.fn = fn;
+    the_observer.arg = arg;
+    atomic_store(&current_observer, &the_observer);
+}
+
+static void observe(const char *method, int rc, const cs_error *err, int64_t start_ns)
+{
+    observer *o = atomic_load(&current_observer);
+    if (!o)
+        return;
+    char result[32] = "ok";
+    if (rc != 0) {
+        snprintf(result, sizeof result, "%s", err ? cs_code_name(err->code) : "error");
+        for (char *p = result; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    }
+    o->fn(o->arg, ctrd_method_short(method), result, cs_time_mono_ns() - start_ns);
+}
 
 /* ---- errors ---- */
 
@@ -254,6 +291,10 @@ int ctrd_unary(ctrd_client *c, const cs_ctx *ctx, const char *method, const Prot
                cs_error *err)
 {
     *reply = NULL;
+    int64_t start_ns = cs_time_mono_ns();
+    cs_error local;
+    if (!err)
+        err = &local;
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_call *call = new_call(c, cq, method, deadline_of(ctx, CTRD_DEFAULT_UNARY_TIMEOUT_MS));
     call_md md;
@@ -308,6 +349,7 @@ out:
     grpc_call_unref(call);
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_destroy(cq);
+    observe(method, rc, err, start_ns);
     return rc;
 }
 

@@ -60,6 +60,12 @@ void ctrd_stream_cancel(ctrd_stream *s);
 /* Cancels the call when it has not ended, and frees it. */
 void ctrd_stream_free(ctrd_stream *s);
 
+/* Called after every unary call with its short method name ("Images.Get"),
+ * "ok" or the failure's code name in lower case ("unavailable"), and its
+ * duration. Process-wide; NULL unsets; the observer must outlive the calls. */
+typedef void (*ctrd_observer_fn)(void *arg, const char *op, const char *result, int64_t duration_ns);
+void ctrd_client_set_observer(ctrd_observer_fn fn, void *arg);
+
 /* gRPC status → error, the way every call here reports one (exposed for the
  * unit suite). */
 int ctrd_status_error(cs_error *err, int grpc_code, const char *details, const char *method, const char *address);

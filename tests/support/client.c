@@ -465,10 +465,19 @@ void tc_daemon_up(tc_daemon *d, const char *suite, const char *extra_flag)
     const char *dir = tc_need_env("CRISHIM_TEST_DIR");
     snprintf(d->sock, sizeof d->sock, "%s/crishim-%s.sock", dir, suite);
     snprintf(d->log, sizeof d->log, "%s/crishim-%s.log", dir, suite);
+    /* CRISHIM_TEST_BACKEND: docker (default) or containerd, the engine the
+     * suites run against. */
+    const char *backend = tc_env("CRISHIM_TEST_BACKEND");
     char host[512];
-    snprintf(host, sizeof host, "--docker-host=%s", tc_need_env("CRISHIM_TEST_DOCKER_HOST"));
-    d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, "--backend=docker", host,
-                             "--log-level=debug", extra_flag, NULL);
+    if (backend && !strcmp(backend, "containerd")) {
+        snprintf(host, sizeof host, "--containerd-address=%s", tc_need_env("CRISHIM_TEST_CONTAINERD_ADDRESS"));
+        d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, "--backend=containerd", host,
+                                 "--log-level=debug", extra_flag, NULL);
+    } else {
+        snprintf(host, sizeof host, "--docker-host=%s", tc_need_env("CRISHIM_TEST_DOCKER_HOST"));
+        d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, "--backend=docker", host,
+                                 "--log-level=debug", extra_flag, NULL);
+    }
     ck_assert_msg(d->pid > 0, "crishim did not start; see %s", d->log);
     char target[300];
     snprintf(target, sizeof target, "unix:%s", d->sock);

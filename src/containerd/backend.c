@@ -1,0 +1,65 @@
+/* The containerd backend's vtable and constructor. Ops not written yet stay
+ * NULL, so the CRI layer answers UNIMPLEMENTED naming the method. */
+#include "containerd/containerd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "containerd/internal.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+static void ctrd_destroy(cs_backend *b)
+{
+    ctrd_backend *d = ctrd_of(b);
+    ctrd_client_free(d->client);
+    free(d->snapshotter);
+    free(d->pause_image);
+    free(d->pause_binary);
+    free(d);
+}
+
+static const cs_backend_ops ctrd_ops = {
+    .name = "containerd",
+    .destroy = ctrd_destroy,
+    .version = ctrd_version,
+    .info = ctrd_info,
+    .status = ctrd_status,
+};
+
+int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err)
+{
+    const char *ns = opts->ns && *opts->ns ? opts->ns : CTRD_DEFAULT_NAMESPACE;
+    /* containerd's own CRI plugin owns k8s.io and reloads what it finds there. */
+    if (!strcmp(ns, "k8s.io"))
+        return cs_error_set(err, CS_ERR_INVALID,
+                            "containerd namespace k8s.io belongs to containerd's own CRI plugin; use another");
+    ctrd_backend *d = cs_xcalloc(1, sizeof *d);
+    d->base.ops = &ctrd_ops;
+    if (ctrd_client_new(opts->address ? opts->address : "/run/containerd/containerd.sock", ns, &d->client, err) !=
+        0) {
+        free(d);
+        return -1;
+    }
+    d->cgroup_driver = opts->cgroup_driver;
+    d->snapshotter = cs_xstrdup(CTRD_DEFAULT_SNAPSHOTTER);
+    d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
+    d->pause_binary = opts->pause_binary ? cs_xstrdup(opts->pause_binary) : NULL;
+    *out = &d->base;
+    return 0;
+}
+
+bool containerd_backend_probe(const char *address, int64_t timeout_ms)
+{
+    containerd_options o = {.address = address};
+    cs_backend *b;
+    if (containerd_backend_new(&o, &b, NULL) != 0)
+        return false;
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + timeout_ms};
+    cs_arena *a = cs_arena_new();
+    cs_engine_version v;
+    bool ok = ctrd_version(b, &ctx, a, &v, NULL) == 0;
+    cs_arena_free(a);
+    cs_backend_free(b);
+    return ok;
+}

@@ -1,0 +1,36 @@
+/* What the containerd backend's files share: the backend struct and the ops
+ * each file implements. Not for use outside src/containerd/. */
+#ifndef CS_CTRD_INTERNAL_H
+#define CS_CTRD_INTERNAL_H
+
+#include <pthread.h>
+
+#include "containerd/client.h"
+#include "containerd/containerd.h"
+
+/* The runtime every task runs under (2.0 removed the others). */
+#define CTRD_RUNTIME "io.containerd.runc.v2"
+
+typedef struct ctrd_backend {
+    cs_backend base;
+    ctrd_client *client;
+    cs_cgroup_driver cgroup_driver;
+    char *snapshotter;
+    char *pause_image;
+    char *pause_binary;
+} ctrd_backend;
+
+static inline ctrd_backend *ctrd_of(cs_backend *b)
+{
+    return (ctrd_backend *)b;
+}
+
+/* system.c */
+int ctrd_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err);
+int ctrd_info(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_info *out, cs_error *err);
+void ctrd_status(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_status *out);
+/* containerd's API version from its release version, as RELEASES.md
+ * tables it: 1.x speaks API 1.x, 2.0 speaks 1.8, each later minor one more. */
+const char *ctrd_api_version(const char *version, cs_arena *a);
+
+#endif
