@@ -5,13 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/imageref.h"
+#include "containerd/images.h"
 #include "containerd/internal.h"
+#include "containerd/registry.h"
 #include "util/mem.h"
 #include "util/time.h"
 
 static void ctrd_destroy(cs_backend *b)
 {
     ctrd_backend *d = ctrd_of(b);
+    reg_client_free(d->registry);
+    ctrd_views_free(d);
+    pthread_mutex_destroy(&d->views_mu);
     ctrd_client_free(d->client);
     free(d->snapshotter);
     free(d->pause_image);
@@ -25,6 +31,11 @@ static const cs_backend_ops ctrd_ops = {
     .version = ctrd_version,
     .info = ctrd_info,
     .status = ctrd_status,
+    .image_list = ctrd_image_list,
+    .image_status = ctrd_image_status,
+    .image_pull = ctrd_image_pull,
+    .image_remove = ctrd_image_remove,
+    .image_fs_info = ctrd_image_fs_info,
 };
 
 int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err)
@@ -45,6 +56,16 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     d->snapshotter = cs_xstrdup(CTRD_DEFAULT_SNAPSHOTTER);
     d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
     d->pause_binary = opts->pause_binary ? cs_xstrdup(opts->pause_binary) : NULL;
+    /* Our own default lives under localhost/: built, never pulled (as the
+     * Docker backend imports it). */
+    cs_imageref pr;
+    d->pause_is_default = d->pause_binary && cs_imageref_parse(d->pause_image, &pr, NULL) == 0 &&
+                          !strcmp(pr.domain, "localhost");
+    pthread_mutex_init(&d->views_mu, NULL);
+    if (reg_client_new(NULL, &d->registry, err) != 0) {
+        ctrd_destroy(&d->base);
+        return -1;
+    }
     *out = &d->base;
     return 0;
 }

@@ -71,15 +71,19 @@ static void observe(const char *method, int rc, const cs_error *err, int64_t sta
 
 const char *ctrd_method_short(const char *method)
 {
-    /* "/containerd.services.images.v1.Images/Get": the last package-dot
-     * before the service name starts "Images/Get". */
+    /* "/containerd.services.images.v1.Images/Get": from the service name
+     * (after the last package dot) on, with the slash as a dot. */
+    static _Thread_local char buf[128];
     const char *slash = strrchr(method, '/');
     if (!slash || slash == method)
         return method;
     const char *p = slash;
     while (p > method && p[-1] != '.' && p[-1] != '/')
         p--;
-    return p;
+    if (p == method || p[-1] == '/')
+        return p; /* no package: leave it as it is */
+    snprintf(buf, sizeof buf, "%.*s.%s", (int)(slash - p), p, slash + 1);
+    return buf;
 }
 
 int ctrd_status_error(cs_error *err, int grpc_code, const char *details, const char *method, const char *address)

@@ -70,7 +70,9 @@ void ctrd_client_set_observer(ctrd_observer_fn fn, void *arg);
  * unit suite). */
 int ctrd_status_error(cs_error *err, int grpc_code, const char *details, const char *method, const char *address);
 
-/* The short name of a method path for messages: "/containerd.services.images.v1.Images/Get" → "Images.Get". */
+/* The short name of a method path for messages and metrics:
+ * "/containerd.services.images.v1.Images/Get" → "Images.Get" (in a
+ * thread-local buffer, valid until the thread's next call). */
 const char *ctrd_method_short(const char *method);
 
 #endif

@@ -18,6 +18,11 @@ typedef struct ctrd_backend {
     char *snapshotter;
     char *pause_image;
     char *pause_binary;
+    bool pause_is_default; /* pause_image is crishim's own: build it rather than pull it */
+    struct reg_client *registry;
+    pthread_mutex_t views_mu;
+    struct ctrd_view **views; /* resolved image targets (images.c) */
+    size_t n_views;
 } ctrd_backend;
 
 static inline ctrd_backend *ctrd_of(cs_backend *b)

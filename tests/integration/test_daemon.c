@@ -168,6 +168,9 @@ static const struct {
  * images); every other method's backend op is absent, so UNIMPLEMENTED. */
 static const char *const served_on_containerd[] = {
     RT("Version"), RT("Status"), RT("RuntimeConfig"), RT("UpdateRuntimeConfig"), RT("ListMetricDescriptors"),
+    "/runtime.v1.ImageService/ListImages", "/runtime.v1.ImageService/StreamImages",
+    "/runtime.v1.ImageService/ImageStatus", "/runtime.v1.ImageService/PullImage",
+    "/runtime.v1.ImageService/RemoveImage", "/runtime.v1.ImageService/ImageFsInfo",
     "/crishim.v1.Diagnostics/Echo", NULL,
 };
 
