@@ -94,6 +94,24 @@ static int fetch_layer(pull *p, const reg_desc *l, const cs_kv *labels, size_t n
     }
 }
 
+/* A manifest, index or config: from the content store when it is there
+ * (content is immutable: a digest names the same bytes), else from the
+ * registry, which checks the digest. */
+static int small_blob(pull *p, const reg_desc *d, bool manifest, char **body, size_t *len, cs_error *err)
+{
+    cs_error e;
+    if (ctrd_content_read(p->d->client, p->ctx, d->digest, 4 * 1024 * 1024, p->a, body, len, &e) == 0)
+        return 0;
+    if (e.code != CS_ERR_NOT_FOUND) {
+        if (err)
+            *err = e;
+        return -1;
+    }
+    if (manifest)
+        return reg_fetch_manifest(p->d->registry, p->ctx, p->ref, p->auth, d, p->a, body, len, err);
+    return reg_fetch_blob_small(p->d->registry, p->ctx, p->ref, p->auth, d, p->a, body, len, err);
+}
+
 /* ---- labels ---- */
 
 static cs_kv *labels_new(pull *p, size_t max)
@@ -110,7 +128,7 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
     size_t len;
     if (reg_resolve(d->registry, p->ctx, p->ref, p->auth, top, err) != 0)
         return -1;
-    if (reg_fetch_manifest(d->registry, p->ctx, p->ref, p->auth, top, p->a, &body, &len, err) != 0)
+    if (small_blob(p, top, true, &body, &len, err) != 0)
         return -1;
     reg_desc mdesc = *top;
     char *mbody = body;
@@ -118,7 +136,7 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
     if (mf_is_index(top->media_type)) {
         if (mf_index_select(body, len, "linux", "amd64", &mdesc, err) != 0)
             return -1;
-        if (reg_fetch_manifest(d->registry, p->ctx, p->ref, p->auth, &mdesc, p->a, &mbody, &mlen, err) != 0)
+        if (small_blob(p, &mdesc, true, &mbody, &mlen, err) != 0)
             return -1;
     }
     mf_manifest man;
@@ -126,7 +144,7 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
         return -1;
     char *cbody;
     size_t clen;
-    if (reg_fetch_blob_small(d->registry, p->ctx, p->ref, p->auth, &man.config, p->a, &cbody, &clen, err) != 0)
+    if (small_blob(p, &man.config, false, &cbody, &clen, err) != 0)
         return -1;
     mf_image_config cfg;
     if (mf_config_parse(cbody, clen, p->a, &cfg, err) != 0)
