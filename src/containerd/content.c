@@ -301,6 +301,15 @@ int ctrd_writer_commit(ctrd_writer *w, const cs_kv *labels, size_t n, cs_error *
         if (rc != 0)
             cs_error_wrap(err, "commit %s", w->expected);
     }
+    if (rc == 0) {
+        /* The server ends the call after a commit (repeating its reply
+         * first): read it to the end rather than cancel what succeeded. */
+        ProtobufCMessage *m;
+        if (ctrd_stream_close_send(w->s, NULL) == 0)
+            while (ctrd_stream_recv(w->s, &containerd__services__content__v1__write_content_response__descriptor, w->a,
+                                    &m, NULL) == 1)
+                ;
+    }
     ctrd_stream_free(w->s);
     w->s = NULL;
     /* A failed commit (a digest mismatch) leaves data a retry must not resume. */
