@@ -126,19 +126,21 @@ int ctrd_client_new(const char *address, const char *ns, ctrd_client **out, cs_e
     c->address = cs_xstrdup(path);
     c->ns = cs_xstrdup(ns);
     /* A down containerd must be noticed again within a second of coming
-     * back: gRPC's default reconnect backoff grows to two minutes. */
-    grpc_arg args[5];
+     * back: gRPC's default reconnect backoff grows to two minutes. (The
+     * minimum backoff is left alone: gRPC also uses it as the connect
+     * timeout, and a frozen containerd must meet the call's deadline, not
+     * a 100 ms connect timeout.) */
+    grpc_arg args[4];
     memset(args, 0, sizeof args);
     const char *keys[] = {GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
-                          GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-                          GRPC_ARG_MAX_RECONNECT_BACKOFF_MS};
-    int values[] = {CTRD_MAX_MESSAGE, CTRD_MAX_MESSAGE, 100, 100, 1000};
-    for (size_t i = 0; i < 5; i++) {
+                          GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS};
+    int values[] = {CTRD_MAX_MESSAGE, CTRD_MAX_MESSAGE, 100, 1000};
+    for (size_t i = 0; i < 4; i++) {
         args[i].type = GRPC_ARG_INTEGER;
         args[i].key = (char *)keys[i];
         args[i].value.integer = values[i];
     }
-    grpc_channel_args ca = {.num_args = 5, .args = args};
+    grpc_channel_args ca = {.num_args = 4, .args = args};
     char target[1100];
     snprintf(target, sizeof target, "unix:%s", path);
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
@@ -290,17 +292,18 @@ static int call_error(cs_error *err, const cs_ctx *ctx, grpc_status_code code, g
 
 /* ---- unary ---- */
 
-int ctrd_unary(ctrd_client *c, const cs_ctx *ctx, const char *method, const ProtobufCMessage *req,
-               const ProtobufCMessageDescriptor *reply_desc, const char *lease, cs_arena *a, ProtobufCMessage **reply,
-               cs_error *err)
+/* The call never reached containerd: no connection could be made. */
+static bool connect_failure(const cs_error *e)
 {
-    *reply = NULL;
-    int64_t start_ns = cs_time_mono_ns();
-    cs_error local;
-    if (!err)
-        err = &local;
+    return e->code == CS_ERR_UNAVAILABLE && strstr(e->msg, "does not answer") != NULL;
+}
+
+static int unary_once(ctrd_client *c, const cs_ctx *ctx, gpr_timespec deadline, bool wait_for_ready,
+                      const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
+                      const char *lease, cs_arena *a, ProtobufCMessage **reply, cs_error *err)
+{
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    grpc_call *call = new_call(c, cq, method, deadline_of(ctx, CTRD_DEFAULT_UNARY_TIMEOUT_MS));
+    grpc_call *call = new_call(c, cq, method, deadline);
     call_md md;
     md_build(&md, c, method, lease);
     grpc_byte_buffer *out = pack(req), *in = NULL;
@@ -314,6 +317,8 @@ int ctrd_unary(ctrd_client *c, const cs_ctx *ctx, const char *method, const Prot
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[0].data.send_initial_metadata.count = md.n;
     ops[0].data.send_initial_metadata.metadata = md.md;
+    if (wait_for_ready)
+        ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY | GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = out;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -353,6 +358,38 @@ out:
     grpc_call_unref(call);
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_destroy(cq);
+    return rc;
+}
+
+/* A call that finds no connection asks the channel to reconnect now (not
+ * at the end of its backoff) and waits up to a second for it, so a
+ * containerd that just came back answers at once, and one that is down
+ * answers UNAVAILABLE within about a second. */
+int ctrd_unary(ctrd_client *c, const cs_ctx *ctx, const char *method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *reply_desc, const char *lease, cs_arena *a, ProtobufCMessage **reply,
+               cs_error *err)
+{
+    *reply = NULL;
+    int64_t start_ns = cs_time_mono_ns();
+    cs_error local;
+    if (!err)
+        err = &local;
+    int rc = unary_once(c, ctx, deadline_of(ctx, CTRD_DEFAULT_UNARY_TIMEOUT_MS), false, method, req, reply_desc,
+                        lease, a, reply, err);
+    if (rc != 0 && connect_failure(err) && !cs_ctx_done(ctx)) {
+        grpc_channel_reset_connect_backoff(c->channel);
+        int64_t left = cs_ctx_remaining_ms(ctx);
+        int64_t wait = left >= 0 && left < CTRD_RECONNECT_WAIT_MS ? left : CTRD_RECONNECT_WAIT_MS;
+        gpr_timespec until =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(wait, GPR_TIMESPAN));
+        cs_error again;
+        cs_error_clear(&again);
+        rc = unary_once(c, ctx, until, true, method, req, reply_desc, lease, a, reply, &again);
+        /* Still no connection (or no answer within the wait): the first
+         * error says why; anything else is containerd's answer. */
+        if (rc != 0 && again.code != CS_ERR_DEADLINE && again.code != CS_ERR_UNAVAILABLE)
+            *err = again;
+    }
     observe(method, rc, err, start_ns);
     return rc;
 }

@@ -25,6 +25,7 @@
 #define CTRD_MAX_MESSAGE (16 * 1024 * 1024)
 #define CTRD_DEFAULT_UNARY_TIMEOUT_MS 120000
 #define CTRD_CANCEL_CHECK_MS 200
+#define CTRD_RECONNECT_WAIT_MS 1000 /* how long a call waits for containerd to come back */
 
 typedef struct ctrd_client ctrd_client;
 

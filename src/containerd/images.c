@@ -126,6 +126,24 @@ out:
     return rc;
 }
 
+/* ---- references ---- */
+
+int ctrd_parse_ref(const char *ref, cs_imageref *r, cs_error *err)
+{
+    if (cs_imageref_parse(ref, r, err) != 0)
+        return -1;
+    /* distribution's grammar makes "UPPER/case" a registry host named
+     * UPPER; Docker refuses it, and so does crishim on either engine: a
+     * host without a dot, a port or the name localhost is a lowercase
+     * repository path. */
+    if (!r->is_id && !strchr(r->domain, '.') && !strchr(r->domain, ':') && strcmp(r->domain, "localhost")) {
+        for (const char *p = r->domain; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                return cs_error_set(err, CS_ERR_INVALID, "image reference %s: repository name must be lowercase", ref);
+    }
+    return 0;
+}
+
 /* ---- records → images ---- */
 
 /* The image config's User: "1003", "www-data", "1003:1004", "www-data:1004".
@@ -296,7 +314,7 @@ int ctrd_image_find(ctrd_backend *d, const cs_ctx *ctx, const char *ref, cs_aren
 {
     *out = NULL;
     cs_imageref r;
-    if (cs_imageref_parse(ref, &r, err) != 0)
+    if (ctrd_parse_ref(ref, &r, err) != 0)
         return -1;
     image_set set;
     if (list_all(d, ctx, a, &set, err) != 0)

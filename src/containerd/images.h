@@ -3,10 +3,15 @@
 #ifndef CS_CTRD_IMAGES_H
 #define CS_CTRD_IMAGES_H
 
+#include "backend/imageref.h"
 #include "containerd/internal.h"
 
 #define CTRD_LABEL_IMAGE "io.cri-containerd.image"   /* "managed", as containerd's CRI labels its images */
 #define CTRD_LABEL_PINNED "io.cri-containerd.pinned" /* "pinned": the sandbox image (1.7+) */
+
+/* cs_imageref_parse, plus what Docker refuses too (an upper-case first
+ * component that is no host name). */
+int ctrd_parse_ref(const char *ref, cs_imageref *r, cs_error *err);
 
 /* A record's target resolved through the content store (for an index, the
  * linux/amd64 manifest); cached per target digest for the backend's life. */

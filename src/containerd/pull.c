@@ -223,7 +223,7 @@ int ctrd_image_pull(cs_backend *b, const cs_ctx *ctx, const char *ref, const cs_
 {
     ctrd_backend *d = ctrd_of(b);
     cs_imageref r;
-    if (cs_imageref_parse(ref, &r, err) != 0)
+    if (ctrd_parse_ref(ref, &r, err) != 0)
         return -1;
     if (r.is_id)
         return cs_error_set(err, CS_ERR_INVALID, "pull %s: an image id names no registry to pull from", ref);
