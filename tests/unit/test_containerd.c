@@ -19,6 +19,7 @@
 #include "containerd/client.h"
 #include "containerd/containerd.h"
 #include "containerd/content.h"
+#include "containerd/images.h"
 #include "containerd/internal.h"
 #include "containerd/manifest.h"
 #include "containerd/pause.h"
@@ -262,6 +263,24 @@ START_TEST(cancel_ends_a_call_waiting_on_a_silent_server)
 }
 END_TEST
 
+START_TEST(references_as_docker_takes_them)
+{
+    cs_imageref r;
+    cs_error e;
+    ck_assert_int_eq(ctrd_parse_ref("busybox", &r, &e), 0);
+    ck_assert_str_eq(r.domain, "docker.io");
+    ck_assert_int_eq(ctrd_parse_ref("127.0.0.1:5000/crishim/busybox:1.0", &r, &e), 0);
+    ck_assert_int_eq(ctrd_parse_ref("localhost/crishim/pause:0.1.0", &r, &e), 0);
+    ck_assert_int_eq(ctrd_parse_ref("Registry.Example.com/a/b", &r, &e), 0); /* host names fold case */
+    ck_assert_int_eq(ctrd_parse_ref("UPPER/case", &r, &e), -1);
+    ck_assert_int_eq(e.code, CS_ERR_INVALID);
+    ck_assert_int_eq(ctrd_parse_ref("Not A Ref", &r, &e), -1);
+    ck_assert_int_eq(ctrd_parse_ref("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &r, &e),
+                     0);
+    ck_assert(r.is_id);
+}
+END_TEST
+
 static cs_config_result parse(cs_config *cfg, const char *a1, const char *a2, cs_error *e)
 {
     char *argv[] = {"crishim", (char *)a1, (char *)a2, NULL};
@@ -312,6 +331,7 @@ int main(void)
     tcase_add_test(tc, absent_containerd_is_unavailable_at_once);
     tcase_add_test(tc, cancel_ends_a_call_waiting_on_a_silent_server);
     tcase_add_test(tc, flags_namespace_and_cgroup_driver);
+    tcase_add_test(tc, references_as_docker_takes_them);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, false);
 }
