@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/imageref.h"
+#include "containerd/imagecache.h"
 #include "containerd/images.h"
 #include "containerd/internal.h"
 #include "containerd/registry.h"
@@ -15,6 +16,8 @@
 static void ctrd_destroy(cs_backend *b)
 {
     ctrd_backend *d = ctrd_of(b);
+    if (d->cache_started)
+        ctrd_image_cache_stop(d);
     reg_client_free(d->registry);
     ctrd_views_free(d);
     pthread_mutex_destroy(&d->views_mu);
@@ -66,21 +69,23 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
         ctrd_destroy(&d->base);
         return -1;
     }
+    ctrd_image_cache_start(d);
+    d->cache_started = true;
     *out = &d->base;
     return 0;
 }
 
 bool containerd_backend_probe(const char *address, int64_t timeout_ms)
 {
-    containerd_options o = {.address = address};
-    cs_backend *b;
-    if (containerd_backend_new(&o, &b, NULL) != 0)
+    ctrd_backend d = {0};
+    if (ctrd_client_new(address ? address : "/run/containerd/containerd.sock", CTRD_DEFAULT_NAMESPACE, &d.client,
+                        NULL) != 0)
         return false;
     cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + timeout_ms};
     cs_arena *a = cs_arena_new();
     cs_engine_version v;
-    bool ok = ctrd_version(b, &ctx, a, &v, NULL) == 0;
+    bool ok = ctrd_version(&d.base, &ctx, a, &v, NULL) == 0;
     cs_arena_free(a);
-    cs_backend_free(b);
+    ctrd_client_free(d.client);
     return ok;
 }

@@ -536,6 +536,14 @@ int ctrd_stream_recv(ctrd_stream *s, const ProtobufCMessageDescriptor *desc, cs_
     return rc == 0 ? 1 : -1;
 }
 
+void ctrd_stream_set_ctx(ctrd_stream *s, const cs_ctx *ctx)
+{
+    if (ctx)
+        s->ctx = *ctx;
+    else
+        memset(&s->ctx, 0, sizeof s->ctx);
+}
+
 void ctrd_stream_cancel(ctrd_stream *s)
 {
     atomic_store(&s->cancelled, true);

@@ -58,6 +58,9 @@ int ctrd_stream_close_send(ctrd_stream *s, cs_error *err);
 int ctrd_stream_recv(ctrd_stream *s, const ProtobufCMessageDescriptor *desc, cs_arena *a, ProtobufCMessage **m,
                      cs_error *err);
 void ctrd_stream_cancel(ctrd_stream *s);
+/* What bounds the stream from now on (a long-lived stream is opened under a
+ * cancellable ctx, then watched by ctrd_stream_cancel alone). */
+void ctrd_stream_set_ctx(ctrd_stream *s, const cs_ctx *ctx);
 /* Cancels the call when it has not ended, and frees it. */
 void ctrd_stream_free(ctrd_stream *s);
 

@@ -15,6 +15,7 @@
 #include "backend/imageref.h"
 #include "containerd/api/services/images/v1/images.pb-c.h"
 #include "containerd/content.h"
+#include "containerd/imagecache.h"
 #include "containerd/images.h"
 #include "containerd/internal.h"
 #include "containerd/manifest.h"
@@ -208,12 +209,11 @@ static cs_image *image_for(image_set *set, const ctrd_view *v, cs_arena *a)
 static int list_all(ctrd_backend *d, const cs_ctx *ctx, cs_arena *a, image_set *set, cs_error *err)
 {
     memset(set, 0, sizeof *set);
-    Containerd__Services__Images__V1__ListImagesRequest req = CONTAINERD__SERVICES__IMAGES__V1__LIST_IMAGES_REQUEST__INIT;
-    Containerd__Services__Images__V1__ListImagesResponse *r;
-    if (ctrd_unary(d->client, ctx, IMAGES("List"), &req.base,
-                   &containerd__services__images__v1__list_images_response__descriptor, NULL, a,
-                   (ProtobufCMessage **)&r, err) != 0)
+    const Containerd__Services__Images__V1__ListImagesResponse *r;
+    bool held;
+    if (ctrd_image_records(d, ctx, a, &r, &held, err) != 0)
         return cs_error_wrap(err, "list images");
+    int rc = 0;
     char *pause_full = NULL;
     cs_imageref pr;
     if (d->pause_image && cs_imageref_parse(d->pause_image, &pr, NULL) == 0)
@@ -228,7 +228,8 @@ static int list_all(ctrd_backend *d, const cs_ctx *ctx, cs_arena *a, image_set *
             if (e.code == CS_ERR_UNAVAILABLE || e.code == CS_ERR_DEADLINE || e.code == CS_ERR_CANCELLED) {
                 if (err)
                     *err = e;
-                return cs_error_wrap(err, "list images");
+                rc = cs_error_wrap(err, "list images");
+                break;
             }
             /* A record whose content is gone or unreadable is no image CRI can use. */
             cs_debug("skipping an image record", "name", rec->name, "error", e.msg, NULL);
@@ -246,7 +247,8 @@ static int list_all(ctrd_backend *d, const cs_ctx *ctx, cs_arena *a, image_set *
         if ((pin && !strcmp(pin, "pinned")) || (pause_full && !strcmp(name, pause_full)))
             img->pinned = true;
     }
-    return 0;
+    ctrd_image_records_release(d, held);
+    return rc;
 }
 
 static bool image_matches(const cs_image *img, const cs_imageref *r, const char *full)
@@ -378,8 +380,10 @@ int ctrd_image_record_put(ctrd_backend *d, const cs_ctx *ctx, const char *lease,
     req.image = &img;
     ProtobufCMessage *r;
     cs_error e;
-    if (ctrd_unary(d->client, ctx, IMAGES("Create"), &req.base,
-                   &containerd__services__images__v1__create_image_response__descriptor, lease, a, &r, &e) == 0)
+    int rc = ctrd_unary(d->client, ctx, IMAGES("Create"), &req.base,
+                        &containerd__services__images__v1__create_image_response__descriptor, lease, a, &r, &e);
+    ctrd_image_cache_invalidate(d);
+    if (rc == 0)
         return 0;
     if (e.code != CS_ERR_EXISTS) {
         if (err)
@@ -397,8 +401,10 @@ int ctrd_image_record_put(ctrd_backend *d, const cs_ctx *ctx, const char *lease,
         CONTAINERD__SERVICES__IMAGES__V1__UPDATE_IMAGE_REQUEST__INIT;
     up.image = &img;
     up.update_mask = &mask;
-    if (ctrd_unary(d->client, ctx, IMAGES("Update"), &up.base,
-                   &containerd__services__images__v1__update_image_response__descriptor, lease, a, &r, err) != 0)
+    rc = ctrd_unary(d->client, ctx, IMAGES("Update"), &up.base,
+                    &containerd__services__images__v1__update_image_response__descriptor, lease, a, &r, err);
+    ctrd_image_cache_invalidate(d);
+    if (rc != 0)
         return cs_error_wrap(err, "image record %s", name);
     return 0;
 }
@@ -419,6 +425,7 @@ int ctrd_image_remove(cs_backend *b, const cs_ctx *ctx, const char *ref, cs_erro
             rc = ctrd_image_record_delete(d, ctx, img->repo_digests[i], false, a, err);
         if (rc == 0)
             rc = ctrd_image_record_delete(d, ctx, img->id, true, a, err);
+        ctrd_image_cache_invalidate(d);
     }
     if (rc != 0)
         cs_error_wrap(err, "remove image %s", ref);

@@ -4,6 +4,7 @@
 #define CS_CTRD_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "containerd/client.h"
 #include "containerd/containerd.h"
@@ -20,6 +21,18 @@ typedef struct ctrd_backend {
     char *pause_binary;
     bool pause_is_default; /* pause_image is crishim's own: build it rather than pull it */
     struct reg_client *registry;
+    /* The image records, cached while an /images/ event subscription
+     * says when they change (imagecache.c). */
+    pthread_rwlock_t cache_lock;
+    struct Containerd__Services__Images__V1__ListImagesResponse *cached;
+    uint64_t cached_gen;
+    _Atomic uint64_t gen;
+    atomic_bool events_ok, ev_stop_flag;
+    pthread_t events_thread;
+    bool events_started, stopping, cache_started;
+    pthread_mutex_t ev_mu;
+    pthread_cond_t ev_cond;
+    struct ctrd_stream *ev_stream;
     pthread_mutex_t views_mu;
     struct ctrd_view **views; /* resolved image targets (images.c) */
     size_t n_views;
