@@ -19,6 +19,7 @@
 #include "containerd/images.h"
 #include "containerd/internal.h"
 #include "containerd/manifest.h"
+#include "containerd/unpack.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -249,6 +250,45 @@ static int list_all(ctrd_backend *d, const cs_ctx *ctx, cs_arena *a, image_set *
     }
     ctrd_image_records_release(d, held);
     return rc;
+}
+
+int ctrd_image_complete(ctrd_backend *d, const cs_ctx *ctx, const char *const *names, size_t n, const char *target,
+                        cs_arena *a, const char **id, cs_error *err)
+{
+    *id = NULL;
+    const Containerd__Services__Images__V1__ListImagesResponse *r;
+    bool held;
+    if (ctrd_image_records(d, ctx, a, &r, &held, err) != 0)
+        return -1;
+    size_t found = 0;
+    const Containerd__Services__Images__V1__Image *rec = NULL;
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < r->n_images; i++)
+            if (!strcmp(r->images[i]->name, names[k]) && r->images[i]->target && r->images[i]->target->digest &&
+                !strcmp(r->images[i]->target->digest, target)) {
+                found++;
+                rec = r->images[i];
+                break;
+            }
+    char media_type[128] = "";
+    int64_t size = 0;
+    if (found == n && rec) {
+        snprintf(media_type, sizeof media_type, "%s", rec->target->media_type);
+        size = rec->target->size;
+    }
+    ctrd_image_records_release(d, held);
+    if (found != n)
+        return 0;
+    const ctrd_view *v;
+    cs_error e;
+    if (ctrd_image_view(d, ctx, media_type, target, size, &v, &e) != 0)
+        return 0; /* content missing: pull it again */
+    bool exists = true;
+    if (v->top_chain[0] && ctrd_snapshot_exists(d, ctx, v->top_chain, a, &exists, err) != 0)
+        return -1;
+    if (exists)
+        *id = cs_arena_strdup(a, v->config);
+    return 0;
 }
 
 static bool image_matches(const cs_image *img, const cs_imageref *r, const char *full)

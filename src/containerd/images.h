@@ -23,6 +23,11 @@ void ctrd_views_free(ctrd_backend *d);
 /* The image ref names (id, tag or digest reference); *out NULL when absent. */
 int ctrd_image_find(ctrd_backend *d, const cs_ctx *ctx, const char *ref, cs_arena *a, cs_image **out, cs_error *err);
 
+/* *id set when every one of names points at target and the image is
+ * complete (content resolves, the top snapshot exists): nothing to pull. */
+int ctrd_image_complete(ctrd_backend *d, const cs_ctx *ctx, const char *const *names, size_t n, const char *target,
+                        cs_arena *a, const char **id, cs_error *err);
+
 /* Creates (or repoints) one image record labelled as CRI's. */
 int ctrd_image_record_put(ctrd_backend *d, const cs_ctx *ctx, const char *lease, const char *name,
                           const char *media_type, const char *digest, int64_t size, bool pinned, cs_arena *a,

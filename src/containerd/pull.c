@@ -126,8 +126,6 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
     ctrd_backend *d = p->d;
     char *body;
     size_t len;
-    if (reg_resolve(d->registry, p->ctx, p->ref, p->auth, top, err) != 0)
-        return -1;
     if (small_blob(p, top, true, &body, &len, err) != 0)
         return -1;
     reg_desc mdesc = *top;
@@ -200,17 +198,23 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
     return 0;
 }
 
-/* The records containerd's CRI makes: the id, the name as pulled, and
- * repo@digest, all with one target. */
-static int write_records(pull *p, const reg_desc *top, const char *config, bool pinned, cs_error *err)
+/* The names containerd's CRI gives a pulled image besides its id: the name
+ * as pulled (a tag) and repo@digest. */
+static size_t record_names(pull *p, const reg_desc *top, const char **names)
 {
-    const char *repo = cs_imageref_repo(p->ref, p->a);
-    const char *names[3];
     size_t n = 0;
-    names[n++] = config;
     if (!p->ref->digest[0])
         names[n++] = cs_imageref_full(p->ref, p->a);
-    names[n++] = cs_arena_printf(p->a, "%s@%s", repo, top->digest);
+    names[n++] = cs_arena_printf(p->a, "%s@%s", cs_imageref_repo(p->ref, p->a), top->digest);
+    return n;
+}
+
+/* The records: the id, then the names, all with one target. */
+static int write_records(pull *p, const reg_desc *top, const char *config, bool pinned, cs_error *err)
+{
+    const char *names[3];
+    names[0] = config;
+    size_t n = 1 + record_names(p, top, names + 1);
     for (size_t i = 0; i < n; i++)
         if (ctrd_image_record_put(p->d, p->ctx, p->lease, names[i], top->media_type, top->digest, top->size, pinned,
                                   p->a, err) != 0)
@@ -236,9 +240,25 @@ int ctrd_image_pull(cs_backend *b, const cs_ctx *ctx, const char *ref, const cs_
     }
     pull p = {.d = d, .ctx = ctx, .ref = &r, .auth = auth, .a = a};
     p.source = (cs_kv){cs_arena_printf(a, LABEL_SOURCE "%s", r.domain), r.path};
+    reg_desc top;
+    if (reg_resolve(d->registry, ctx, &r, auth, &top, err) != 0) {
+        if (err && err->code == CS_ERR_UNAUTHENTICATED)
+            cs_error_wrap(err, "authentication failed");
+        return cs_error_wrap(err, "pull %s", ref);
+    }
+    /* What the registry names is here already, whole: nothing to fetch,
+     * unpack or record (a kubelet re-pulling an image it has). */
+    const char *names[2];
+    size_t n = record_names(&p, &top, names);
+    const char *have;
+    if (ctrd_image_complete(d, ctx, names, n, top.digest, a, &have, err) != 0)
+        return cs_error_wrap(err, "pull %s", ref);
+    if (have) {
+        *image_id = have;
+        return 0;
+    }
     if (ctrd_lease_create(d->client, ctx, "pull", a, &p.lease, err) != 0)
         return cs_error_wrap(err, "pull %s", ref);
-    reg_desc top;
     const char *config = NULL;
     int rc = do_pull(&p, &top, &config, err);
     if (rc == 0)
