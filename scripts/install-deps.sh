@@ -11,6 +11,7 @@ packages=(
     # build
     build-essential cmake pkg-config
     libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
+    libprotobuf-dev # the well-known .proto files (any, empty, timestamp, field_mask) the containerd API imports
     libcurl4-openssl-dev libjsmn-dev zlib1g-dev libmicrohttpd-dev libwslay-dev libssl-dev
     # tests: Check, and the sanitizer runtimes for clang builds
     check libsubunit-dev clang libclang-rt-14-dev

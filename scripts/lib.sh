@@ -65,8 +65,13 @@ spawn() {
     local pidfile=$1 logfile=$2
     shift 2
     rm -f "$pidfile"
+    # Every inherited fd above stderr is closed: a daemon that kept the fd of
+    # a `flock /tmp/crishim-it.lock ...` around this script would hold that
+    # lock for as long as it runs.
     # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
-    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
+    setsid bash -c 'echo $$ >"$0"
+        for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null; done
+        exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
     for _ in $(seq 50); do
         [ -s "$pidfile" ] && return 0
         sleep 0.02

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # A private test environment for crishim's integration tests: a dockerd of its
-# own (with the containerd it manages) on a Linux bridge of its own, and two
-# registries on loopback, one open and one behind htpasswd basic auth. Data,
+# own (with the containerd it manages) on a Linux bridge of its own, a private
+# containerd of crishim's own (for the containerd backend; its CRI plugin off),
+# and two registries on loopback, one open and one behind htpasswd basic auth. Data,
 # sockets, pidfiles and logs all live under DIR, so the user's engines
 # (/var/run/docker.sock, /run/containerd) and their data are never touched,
 # and two environments with different DIRs run side by side. Tests read
 # DIR/env: KEY=VALUE lines, no quotes, that C parses and shell can source.
 #
-# Each component (dockerd, registry, auth-registry) has start_X, stop_X,
-# status_X and env_X functions and an entry in COMPONENTS; a private
-# containerd would be one more such set.
+# Each component (dockerd, containerd, registry, auth-registry) has start_X,
+# stop_X, status_X and env_X functions and an entry in COMPONENTS.
 set -euo pipefail
 PROG=test-env
 # shellcheck source=scripts/lib.sh
@@ -18,7 +18,7 @@ PROG=test-env
 usage() {
     cat >&2 <<EOF
 usage: $0 COMMAND DIR
-  start            start dockerd and both registries under DIR, write DIR/env
+  start            start dockerd, containerd and both registries under DIR, write DIR/env
                    (quick no-op, bar rewriting DIR/env, when already running)
   stop             stop everything, unmount leftovers, delete the bridge,
                    remove DIR (succeeds when nothing runs)
@@ -26,6 +26,8 @@ usage: $0 COMMAND DIR
   stop-dockerd     stop only dockerd and its containerd (an engine outage)
   start-dockerd    start them again with the same directories
   restart-dockerd  stop-dockerd, then start-dockerd
+  stop-containerd  stop only the private containerd (an engine outage)
+  start-containerd start it again with the same directories
 Extra dockerd flags: CRISHIM_TEST_DOCKERD_ARGS="--flag ..." (kept across restarts).
 EOF
     exit 2
@@ -33,7 +35,10 @@ EOF
 
 if [ $# -ne 2 ] || [ -z "$2" ]; then usage; fi
 cmd=$1
-case $cmd in start | stop | status | stop-dockerd | start-dockerd | restart-dockerd) ;; *) usage ;; esac
+case $cmd in
+start | stop | status | stop-dockerd | start-dockerd | restart-dockerd | stop-containerd | start-containerd) ;;
+*) usage ;;
+esac
 dir=$(realpath -m -- "$2")
 [ "$dir" != / ] || die "DIR must not be /"
 
@@ -61,10 +66,20 @@ ctd_pidfile=$dk_exec/containerd/containerd.pid
 ctd_pat="$dk_exec/containerd/containerd.toml"
 shim_pat="-address $dk_exec/containerd/containerd.sock"
 
+# crishim's own containerd: data under DIR, sockets and state under the run
+# dir (its ttrpc socket is 38 bytes deep), never /etc/containerd/config.toml.
+cd_dir=$dir/containerd
+cd_conf=$cd_dir/config.toml
+cd_run=$run/ctrd
+cd_sock=$cd_run/containerd.sock
+cd_pid=$cd_dir/pid
+cd_log=$cd_dir/log
+cd_pat="--config $cd_conf"
+
 auth_user=crishim
 auth_pass=s3cret
 
-COMPONENTS=(dockerd registry auth_registry)
+COMPONENTS=(dockerd containerd registry auth_registry)
 
 # ---- the directory and its lock ----
 
@@ -247,6 +262,106 @@ env_dockerd() {
     echo "CRISHIM_TEST_BRIDGE_CIDR=$(kv_get "$state" BRIDGE_CIDR)"
 }
 
+# ---- crishim's own containerd (the containerd backend's engine) ----
+
+containerd_ping() { [ -S "$cd_sock" ] && timeout 3 ctr --address "$cd_sock" version >/dev/null 2>&1; }
+
+containerd_config() {
+    mkdir -p "$cd_dir/root" "$cd_dir/opt" "$cd_run/state"
+    cat >"$cd_conf" <<EOF
+version = 2
+root = "$cd_dir/root"
+state = "$cd_run/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "$cd_sock"
+
+[ttrpc]
+  address = "$cd_sock.ttrpc"
+
+[debug]
+  address = "$cd_run/debug.sock"
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$cd_dir/opt"
+EOF
+}
+
+containerd_pid() { # ours, alive, or nothing
+    local p
+    p=$(pid_read "$cd_pid")
+    proc_matches "$p" "$cd_pat" && echo "$p"
+    return 0
+}
+
+start_containerd() {
+    local pid
+    pid=$(containerd_pid)
+    if [ -n "$pid" ]; then
+        kill -CONT "$pid" 2>/dev/null || true # a test may have frozen it
+        wait_until 10 containerd_ping && return 0
+        log "containerd (pid $pid) does not answer; restarting it"
+        stop_containerd
+    fi
+    containerd_config
+    rm -f "$cd_sock" "$cd_sock.ttrpc" "$cd_run/debug.sock"
+    printf '\n==== %s: containerd %s\n' "$(date '+%F %T')" "$cd_pat" >>"$cd_log"
+    spawn "$cd_pid" "$cd_log" containerd --config "$cd_conf"
+    pid=$(pid_read "$cd_pid")
+    for _ in $(seq 300); do
+        containerd_ping && return 0
+        if ! proc_matches "$pid" "$cd_pat"; then
+            tail -n 40 "$cd_log" >&2
+            die "containerd exited during startup (log above: $cd_log)"
+        fi
+        sleep 0.1
+    done
+    tail -n 40 "$cd_log" >&2
+    die "containerd (pid $pid) did not answer on $cd_sock within 30s (log above: $cd_log)"
+}
+
+stop_containerd() {
+    local p
+    for p in $(containerd_pid) $(pids_matching "$cd_pat"); do
+        stop_pid "$p" "$cd_pat" containerd 20
+    done
+    rm -f "$cd_pid" "$cd_sock" "$cd_sock.ttrpc" "$cd_run/debug.sock"
+}
+
+# After a killed containerd: its tasks' shims (they name its socket).
+stop_containerd_leftovers() {
+    local p
+    for p in $(pids_matching "-address $cd_sock"); do stop_pid "$p" "-address $cd_sock" containerd-shim 10; done
+    return 0
+}
+
+status_containerd() {
+    local pid
+    pid=$(containerd_pid)
+    if [ -n "$pid" ] && containerd_ping; then
+        echo "containerd:    running, pid $pid, unix://$cd_sock (crishim's own)"
+    elif [ -n "$pid" ]; then
+        echo "containerd:    not answering, pid $pid, unix://$cd_sock"
+        return 1
+    else
+        echo "containerd:    stopped (crishim's own)"
+        return 1
+    fi
+}
+
+env_containerd() {
+    local pid
+    pid=$(containerd_pid)
+    echo "CRISHIM_TEST_CONTAINERD_ADDRESS=$cd_sock"
+    echo "CRISHIM_TEST_CONTAINERD_PID=${pid:-0}"
+    echo "CRISHIM_TEST_CONTAINERD_ROOT=$cd_dir/root"
+    echo "CRISHIM_TEST_CONTAINERD_LOG=$cd_log"
+}
+
 # ---- registries (Debian's docker-registry, distribution 2.8) ----
 
 registry_up() { # port: answers as a registry (200 open, 401 with auth)
@@ -401,7 +516,7 @@ remove_dirs() {
 case $cmd in
 start)
     need_root "starting a test environment"
-    need_cmds dockerd docker-registry htpasswd ip curl setsid flock realpath
+    need_cmds dockerd containerd ctr docker-registry htpasswd ip curl setsid flock realpath
     prepare_dir
     lock
     for c in "${COMPONENTS[@]}"; do "start_$c"; done
@@ -412,6 +527,7 @@ stop)
     if [ -d "$dir" ] && is_ours; then lock; fi
     for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do "stop_${COMPONENTS[i]}"; done
     stop_dockerd_leftovers
+    stop_containerd_leftovers
     unmount_all
     stop_bridge
     remove_dirs
@@ -435,6 +551,12 @@ stop-dockerd | start-dockerd | restart-dockerd)
     lock
     [ "$cmd" = start-dockerd ] || stop_dockerd
     [ "$cmd" = stop-dockerd ] || { need_root "starting dockerd"; start_dockerd; }
+    write_env
+    ;;
+stop-containerd | start-containerd)
+    is_ours || die "$dir is not a test environment (run: $0 start $dir)"
+    lock
+    if [ "$cmd" = stop-containerd ]; then stop_containerd; else need_root "starting containerd"; start_containerd; fi
     write_env
     ;;
 esac

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "backend/observe.h"
+#include "containerd/containerd.h"
 #include "cri/cri.h"
 #include "docker/docker.h"
 #include "docker/http.h"
@@ -28,7 +29,7 @@
 #include "util/time.h"
 
 /* Which engine to talk to. auto: Docker when its socket answers; otherwise
- * containerd once that backend exists; otherwise Docker anyway, so crishim
+ * containerd when its socket answers; otherwise Docker anyway, so crishim
  * serves (RuntimeReady false) and recovers when the engine comes up. */
 static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
 {
@@ -36,14 +37,26 @@ static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
     if (kind == CS_BACKEND_AUTO) {
         if (docker_backend_probe(cfg->docker_host, 1000)) {
             kind = CS_BACKEND_DOCKER;
+        } else if (containerd_backend_probe(cfg->containerd_address, 1000)) {
+            cs_info("docker does not answer; using containerd", "docker_host", cfg->docker_host,
+                    "containerd_address", cfg->containerd_address, NULL);
+            kind = CS_BACKEND_CONTAINERD;
         } else {
-            cs_warn("docker does not answer; using it anyway until the containerd backend lands", "docker_host",
-                    cfg->docker_host, NULL);
+            cs_warn("neither docker nor containerd answers; using docker until it does", "docker_host",
+                    cfg->docker_host, "containerd_address", cfg->containerd_address, NULL);
             kind = CS_BACKEND_DOCKER;
         }
     }
-    if (kind == CS_BACKEND_CONTAINERD)
-        return cs_error_set(err, CS_ERR_UNIMPLEMENTED, "the containerd backend is not part of this build yet");
+    if (kind == CS_BACKEND_CONTAINERD) {
+        containerd_options copts = {
+            .address = cfg->containerd_address,
+            .ns = cfg->containerd_namespace,
+            .cgroup_driver = (cs_cgroup_driver)cfg->cgroup_driver,
+            .pause_image = cfg->pause_image,
+            .pause_binary = cfg->pause_binary,
+        };
+        return containerd_backend_new(&copts, out, err);
+    }
     docker_options opts = {
         .host = cfg->docker_host,
         .pause_image = cfg->pause_image,

@@ -46,6 +46,8 @@ typedef struct cs_engine_info {
     const char *storage_driver;  /* "overlay2" */
     const char *root_dir;        /* the engine's data root */
     const char *endpoint;        /* where crishim reaches it */
+    const char *snapshotter_root; /* containerd: the snapshotter's own directory; else NULL */
+    const char *detail_json;     /* engine-specific detail for verbose Status (a JSON object); may be NULL */
 } cs_engine_info;
 
 /* Readiness as CRI's Status reports it. A down engine is not an error here:

@@ -94,6 +94,18 @@ static int check_streaming_addr(const char *v, cs_error *err) { return check_hos
 
 static const char *const backend_names[] = {"auto", "docker", "containerd", NULL};
 static const char *const log_level_names[] = {"debug", "info", "warn", "error", NULL};
+/* indexed by cs_cgroup_driver */
+static const char *const cgroup_driver_names[] = {"cgroupfs", "systemd", NULL};
+
+static int check_containerd_namespace(const char *v, cs_error *err)
+{
+    if (check_nonempty(v, err) != 0)
+        return -1;
+    if (!strcmp(v, "k8s.io"))
+        return cs_error_set(err, CS_ERR_INVALID,
+                            "want a namespace other than k8s.io, which containerd's own CRI plugin owns");
+    return 0;
+}
 
 #define F(field) offsetof(cs_config, field)
 
@@ -110,6 +122,12 @@ static const cs_option options[] = {
      .help = "Docker Engine API endpoint", .check = check_docker_host},
     {.name = "containerd-address", .kind = OPT_STRING, .offset = F(containerd_address), .metavar = "PATH",
      .help = "containerd socket", .check = check_nonempty},
+    {.name = "containerd-namespace", .kind = OPT_STRING, .offset = F(containerd_namespace), .metavar = "NAME",
+     .help = "crishim's containerd namespace (never k8s.io, which containerd's own CRI plugin owns)",
+     .check = check_containerd_namespace},
+    {.name = "cgroup-driver", .kind = OPT_ENUM, .offset = F(cgroup_driver), .metavar = "NAME",
+     .help = "cgroupfs or systemd: how the containerd backend places containers' cgroups",
+     .names = cgroup_driver_names},
     {.name = "pause-image", .kind = OPT_STRING, .offset = F(pause_image), .metavar = "REF",
      .help = "the sandbox image; when missing, imported from crishim's own pause program", .check = check_image,
      .default_text = "localhost/crishim/pause:" CRISHIM_VERSION},
@@ -148,6 +166,7 @@ void cs_config_defaults(cs_config *cfg)
     cfg->backend = CS_BACKEND_AUTO;
     cfg->docker_host = CS_DEFAULT_DOCKER_HOST;
     cfg->containerd_address = CS_DEFAULT_CONTAINERD_ADDRESS;
+    cfg->containerd_namespace = CS_DEFAULT_CONTAINERD_NAMESPACE;
     cfg->log_level = CS_LOG_INFO;
     cfg->shutdown_grace_ms = 10000;
     cfg->streaming_addr = "127.0.0.1:0";
@@ -713,6 +732,8 @@ char *cs_config_to_json(const cs_config *cfg)
     cs_jw_kv_str(&w, "backend", cs_backend_kind_name(cfg->backend));
     cs_jw_kv_str(&w, "dockerHost", cfg->docker_host);
     cs_jw_kv_str(&w, "containerdAddress", cfg->containerd_address);
+    cs_jw_kv_str(&w, "containerdNamespace", cfg->containerd_namespace);
+    cs_jw_kv_str(&w, "cgroupDriver", cgroup_driver_names[cfg->cgroup_driver == 1]);
     cs_jw_kv_str(&w, "pauseImage", cfg->pause_image);
     cs_jw_kv_str(&w, "pauseBinary", cfg->pause_binary);
     cs_jw_kv_str(&w, "metricsAddr", cfg->metrics_addr);

@@ -20,6 +20,7 @@
 #define CS_DEFAULT_LISTEN "unix:///run/crishim/crishim.sock"
 #define CS_DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
 #define CS_DEFAULT_CONTAINERD_ADDRESS "/run/containerd/containerd.sock"
+#define CS_DEFAULT_CONTAINERD_NAMESPACE "crishim"
 
 typedef enum cs_backend_kind {
     CS_BACKEND_AUTO = 0,
@@ -45,6 +46,8 @@ typedef struct cs_config {
     cs_backend_kind backend;
     const char *docker_host;
     const char *containerd_address;
+    const char *containerd_namespace; /* never k8s.io (containerd's own CRI plugin owns it) */
+    int cgroup_driver;                /* cs_cgroup_driver: cgroupfs (0) or systemd (1) */
     const char *pause_image;     /* NULL: localhost/crishim/pause:<version> */
     const char *pause_binary;    /* NULL: crishim-pause next to the daemon */
     const char *metrics_addr;    /* "host:port"; NULL: no metrics endpoint */

@@ -119,6 +119,10 @@ static char *engine_info_json(cri_runtime *rt, const cs_ctx *ctx, cs_arena *a)
         cs_jw_kv_int(&w, "cgroupVersion", info.cgroup_version);
         cs_jw_kv_str(&w, "storageDriver", info.storage_driver);
         cs_jw_kv_str(&w, "rootDir", info.root_dir);
+        if (info.detail_json) {
+            cs_jw_key(&w, cs_backend_name(rt->backend));
+            cs_jw_raw(&w, info.detail_json, strlen(info.detail_json));
+        }
     } else {
         cs_jw_kv_str(&w, "error", err.msg);
     }

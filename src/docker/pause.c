@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend/imageref.h"
+#include "backend/tar.h"
 #include "docker/internal.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -15,32 +16,6 @@
 #include "util/url.h"
 
 #define PAUSE_MAX (8 * 1024 * 1024)
-
-/* One regular file in a ustar archive, then the two zero blocks. */
-static char *tar_one_file(const char *name, const char *data, size_t len, size_t *out_len)
-{
-    size_t padded = (len + 511) / 512 * 512;
-    size_t total = 512 + padded + 1024;
-    char *t = cs_xcalloc(1, total);
-    snprintf(t, 100, "%s", name);
-    snprintf(t + 100, 8, "%07o", 0755);
-    snprintf(t + 108, 8, "%07o", 0);
-    snprintf(t + 116, 8, "%07o", 0);
-    snprintf(t + 124, 12, "%011llo", (unsigned long long)len);
-    snprintf(t + 136, 12, "%011o", 0);
-    t[156] = '0';
-    memcpy(t + 257, "ustar", 6);
-    memcpy(t + 263, "00", 2);
-    memset(t + 148, ' ', 8);
-    unsigned sum = 0;
-    for (int i = 0; i < 512; i++)
-        sum += (unsigned char)t[i];
-    snprintf(t + 148, 8, "%06o", sum);
-    t[155] = ' ';
-    memcpy(t + 512, data, len);
-    *out_len = total;
-    return t;
-}
 
 static int import_pause(docker_backend *d, const cs_ctx *ctx, const cs_imageref *r, cs_arena *a, cs_error *err)
 {
@@ -52,7 +27,7 @@ static int import_pause(docker_backend *d, const cs_ctx *ctx, const cs_imageref 
     if (cs_read_file(d->pause_binary, PAUSE_MAX, &bin, &len, err) != 0)
         return cs_error_wrap(err, "pause image %s", d->pause_image);
     size_t tar_len;
-    char *tar = tar_one_file("pause", bin, len, &tar_len);
+    char *tar = cs_tar_one_file("pause", bin, len, &tar_len);
     free(bin);
     char *path = cs_arena_printf(a, "/images/create?fromSrc=-&repo=%s&tag=%s&changes=%s",
                                  cs_url_query_escape(cs_imageref_repo(r, a), a),

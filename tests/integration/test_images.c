@@ -1,7 +1,9 @@
-/* The ImageService against a real dockerd and real registries (one open, one
- * behind basic auth) serving images built from busybox-static by
- * scripts/build-test-images.sh. */
+/* The ImageService against a real engine (the private dockerd, or with
+ * CRISHIM_TEST_BACKEND=containerd the private containerd) and real
+ * registries (one open, one behind basic auth) serving images built from
+ * busybox-static by scripts/build-test-images.sh. */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,11 +352,83 @@ START_TEST(bad_input_is_invalid_argument)
 }
 END_TEST
 
+typedef struct bg_pull {
+    pthread_t t;
+    const char *ref;
+    tc_result res;
+    char id[80];
+} bg_pull;
+
+static void *bg_pull_main(void *arg)
+{
+    bg_pull *b = arg;
+    Runtime__V1__PullImageResponse *r = pull(b->ref, NULL, &b->res);
+    if (r) {
+        snprintf(b->id, sizeof b->id, "%s", r->image_ref);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    return NULL;
+}
+
+/* Two pulls of one image and two images sharing their busybox layers, all at
+ * once: every pull succeeds, one image gets one id. */
+START_TEST(concurrent_pulls_share_layers)
+{
+    const char *a = need_env("CRISHIM_TEST_IMG_UID"), *b = need_env("CRISHIM_TEST_IMG_USER");
+    tc_result res;
+    remove_image(a, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    remove_image(b, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    bg_pull p[4] = {{.ref = a}, {.ref = a}, {.ref = b}, {.ref = b}};
+    for (int i = 0; i < 4; i++)
+        pthread_create(&p[i].t, NULL, bg_pull_main, &p[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(p[i].t, NULL);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(p[i].res.code == GRPC_STATUS_OK, "pull %s: %d %s", p[i].ref, p[i].res.code, p[i].res.details);
+    ck_assert_str_eq(p[0].id, p[1].id);
+    ck_assert_str_eq(p[2].id, p[3].id);
+    Runtime__V1__ImageStatusResponse *s = status(a, false, &res);
+    ck_assert_ptr_nonnull(s->image);
+    ck_assert_str_eq(s->image->id, p[0].id);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+}
+END_TEST
+
+/* containerd: crishim's own pause image comes from its pause program, with
+ * no registry, pinned, with the same id every time. */
+START_TEST(pause_image_without_registry)
+{
+    const char *ref = "localhost/crishim/pause:" CRISHIM_VERSION;
+    char *id = must_pull(ref);
+    char *again = must_pull(ref);
+    ck_assert_str_eq(id, again);
+    tc_result res;
+    Runtime__V1__ImageStatusResponse *s = status(ref, false, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "%s", res.details);
+    ck_assert_ptr_nonnull(s->image);
+    ck_assert_str_eq(s->image->id, id);
+    ck_assert(s->image->pinned);
+    ck_assert(has(s->image->repo_tags, s->image->n_repo_tags, ref));
+    ck_assert_uint_gt(s->image->size, 1000);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    remove_image(ref, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    assert_absent(ref);
+    char *rebuilt = must_pull(ref);
+    ck_assert_str_eq(rebuilt, id);
+    free(id);
+    free(again);
+    free(rebuilt);
+}
+END_TEST
+
 int main(void)
 {
     need_env("CRISHIM_TEST_IMG_BUSYBOX");
     Suite *s = suite_create("images");
-    TCase *tc = tcase_create("docker");
+    TCase *tc = tcase_create("images");
     tcase_set_timeout(tc, 300);
     tcase_add_unchecked_fixture(tc, start_daemon, stop_daemon);
     tcase_add_test(tc, pull_by_tag_and_status_by_every_name);
@@ -367,6 +441,10 @@ int main(void)
     tcase_add_test(tc, remove_is_idempotent);
     tcase_add_test(tc, image_fs_info);
     tcase_add_test(tc, bad_input_is_invalid_argument);
+    tcase_add_test(tc, concurrent_pulls_share_layers);
+    const char *backend = tc_env("CRISHIM_TEST_BACKEND");
+    if (backend && !strcmp(backend, "containerd"))
+        tcase_add_test(tc, pause_image_without_registry);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, true);
 }

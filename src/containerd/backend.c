@@ -1,0 +1,91 @@
+/* The containerd backend's vtable and constructor. Ops not written yet stay
+ * NULL, so the CRI layer answers UNIMPLEMENTED naming the method. */
+#include "containerd/containerd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/imageref.h"
+#include "containerd/imagecache.h"
+#include "containerd/images.h"
+#include "containerd/internal.h"
+#include "containerd/registry.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+static void ctrd_destroy(cs_backend *b)
+{
+    ctrd_backend *d = ctrd_of(b);
+    if (d->cache_started)
+        ctrd_image_cache_stop(d);
+    reg_client_free(d->registry);
+    ctrd_views_free(d);
+    pthread_mutex_destroy(&d->views_mu);
+    ctrd_client_free(d->client);
+    free(d->snapshotter);
+    free(d->pause_image);
+    free(d->pause_binary);
+    free(d);
+}
+
+static const cs_backend_ops ctrd_ops = {
+    .name = "containerd",
+    .destroy = ctrd_destroy,
+    .version = ctrd_version,
+    .info = ctrd_info,
+    .status = ctrd_status,
+    .image_list = ctrd_image_list,
+    .image_status = ctrd_image_status,
+    .image_pull = ctrd_image_pull,
+    .image_remove = ctrd_image_remove,
+    .image_fs_info = ctrd_image_fs_info,
+};
+
+int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err)
+{
+    const char *ns = opts->ns && *opts->ns ? opts->ns : CTRD_DEFAULT_NAMESPACE;
+    /* containerd's own CRI plugin owns k8s.io and reloads what it finds there. */
+    if (!strcmp(ns, "k8s.io"))
+        return cs_error_set(err, CS_ERR_INVALID,
+                            "containerd namespace k8s.io belongs to containerd's own CRI plugin; use another");
+    ctrd_backend *d = cs_xcalloc(1, sizeof *d);
+    d->base.ops = &ctrd_ops;
+    if (ctrd_client_new(opts->address ? opts->address : "/run/containerd/containerd.sock", ns, &d->client, err) !=
+        0) {
+        free(d);
+        return -1;
+    }
+    d->cgroup_driver = opts->cgroup_driver;
+    d->snapshotter = cs_xstrdup(CTRD_DEFAULT_SNAPSHOTTER);
+    d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
+    d->pause_binary = opts->pause_binary ? cs_xstrdup(opts->pause_binary) : NULL;
+    /* Our own default lives under localhost/: built, never pulled (as the
+     * Docker backend imports it). */
+    cs_imageref pr;
+    d->pause_is_default = d->pause_binary && cs_imageref_parse(d->pause_image, &pr, NULL) == 0 &&
+                          !strcmp(pr.domain, "localhost");
+    pthread_mutex_init(&d->views_mu, NULL);
+    if (reg_client_new(NULL, &d->registry, err) != 0) {
+        ctrd_destroy(&d->base);
+        return -1;
+    }
+    ctrd_image_cache_start(d);
+    d->cache_started = true;
+    *out = &d->base;
+    return 0;
+}
+
+bool containerd_backend_probe(const char *address, int64_t timeout_ms)
+{
+    ctrd_backend d = {0};
+    if (ctrd_client_new(address ? address : "/run/containerd/containerd.sock", CTRD_DEFAULT_NAMESPACE, &d.client,
+                        NULL) != 0)
+        return false;
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + timeout_ms};
+    cs_arena *a = cs_arena_new();
+    cs_engine_version v;
+    bool ok = ctrd_version(&d.base, &ctx, a, &v, NULL) == 0;
+    cs_arena_free(a);
+    ctrd_client_free(d.client);
+    return ok;
+}

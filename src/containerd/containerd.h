@@ -1,0 +1,28 @@
+/* The containerd engine backend: containerd's own gRPC API over its unix
+ * socket, in crishim's own containerd namespace. */
+#ifndef CS_CONTAINERD_H
+#define CS_CONTAINERD_H
+
+#include "backend/backend.h"
+#include "util/error.h"
+
+#define CTRD_DEFAULT_NAMESPACE "crishim"
+#define CTRD_DEFAULT_SNAPSHOTTER "overlayfs"
+
+typedef struct containerd_options {
+    const char *address;      /* the socket: "/run/containerd/containerd.sock" when NULL */
+    const char *ns;           /* the containerd namespace; "crishim" when NULL; never "k8s.io" */
+    cs_cgroup_driver cgroup_driver; /* how crishim creates cgroups (RuntimeConfig reports it) */
+    const char *pause_image;  /* the sandbox image */
+    const char *pause_binary; /* built into pause_image when that is missing; may be NULL */
+} containerd_options;
+
+/* Does not contact the engine: a containerd that is down now is reached once
+ * it is up. */
+int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err);
+
+/* True when containerd at address answers Version within timeout_ms (used by
+ * --backend auto). */
+bool containerd_backend_probe(const char *address, int64_t timeout_ms);
+
+#endif

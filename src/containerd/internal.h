@@ -1,0 +1,54 @@
+/* What the containerd backend's files share: the backend struct and the ops
+ * each file implements. Not for use outside src/containerd/. */
+#ifndef CS_CTRD_INTERNAL_H
+#define CS_CTRD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "containerd/client.h"
+#include "containerd/containerd.h"
+
+/* The runtime every task runs under (2.0 removed the others). */
+#define CTRD_RUNTIME "io.containerd.runc.v2"
+
+typedef struct ctrd_backend {
+    cs_backend base;
+    ctrd_client *client;
+    cs_cgroup_driver cgroup_driver;
+    char *snapshotter;
+    char *pause_image;
+    char *pause_binary;
+    bool pause_is_default; /* pause_image is crishim's own: build it rather than pull it */
+    struct reg_client *registry;
+    /* The image records, cached while an /images/ event subscription
+     * says when they change (imagecache.c). */
+    pthread_rwlock_t cache_lock;
+    struct Containerd__Services__Images__V1__ListImagesResponse *cached;
+    uint64_t cached_gen;
+    _Atomic uint64_t gen;
+    atomic_bool events_ok, ev_stop_flag;
+    pthread_t events_thread;
+    bool events_started, stopping, cache_started;
+    pthread_mutex_t ev_mu;
+    pthread_cond_t ev_cond;
+    struct ctrd_stream *ev_stream;
+    pthread_mutex_t views_mu;
+    struct ctrd_view **views; /* resolved image targets (images.c) */
+    size_t n_views;
+} ctrd_backend;
+
+static inline ctrd_backend *ctrd_of(cs_backend *b)
+{
+    return (ctrd_backend *)b;
+}
+
+/* system.c */
+int ctrd_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err);
+int ctrd_info(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_info *out, cs_error *err);
+void ctrd_status(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_status *out);
+/* containerd's API version from its release version, as RELEASES.md
+ * tables it: 1.x speaks API 1.x, 2.0 speaks 1.8, each later minor one more. */
+const char *ctrd_api_version(const char *version, cs_arena *a);
+
+#endif
