@@ -284,6 +284,7 @@ END_TEST
 static cs_config_result parse(cs_config *cfg, const char *a1, const char *a2, cs_error *e)
 {
     char *argv[] = {"crishim", (char *)a1, (char *)a2, NULL};
+    cs_config_free(cfg); /* the previous parse's arena */
     cs_config_defaults(cfg);
     FILE *devnull = fopen("/dev/null", "w");
     cs_config_result r = cs_config_parse(cfg, a2 ? 3 : 2, argv, devnull, e);
@@ -293,7 +294,7 @@ static cs_config_result parse(cs_config *cfg, const char *a1, const char *a2, cs
 
 START_TEST(flags_namespace_and_cgroup_driver)
 {
-    cs_config cfg;
+    cs_config cfg = {0};
     cs_error e;
     ck_assert_int_eq(parse(&cfg, "--backend=containerd", NULL, &e), CS_CONFIG_RUN);
     ck_assert_int_eq(cfg.backend, CS_BACKEND_CONTAINERD);
@@ -308,6 +309,7 @@ START_TEST(flags_namespace_and_cgroup_driver)
     ck_assert_int_eq(parse(&cfg, "--cgroup-driver=cgroupfs", NULL, &e), CS_CONFIG_RUN);
     ck_assert_int_eq(cfg.cgroup_driver, 0);
     ck_assert_int_eq(parse(&cfg, "--cgroup-driver=bogus", NULL, &e), CS_CONFIG_ERROR);
+    cs_config_free(&cfg);
     /* the backend refuses k8s.io too, whatever calls it */
     containerd_options o = {.address = "/nonexistent.sock", .ns = "k8s.io"};
     cs_backend *b;
