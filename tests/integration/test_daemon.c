@@ -175,7 +175,7 @@ static const char *const served_on_containerd[] = {
     "/runtime.v1.ImageService/ListImages", "/runtime.v1.ImageService/StreamImages",
     "/runtime.v1.ImageService/ImageStatus", "/runtime.v1.ImageService/PullImage",
     "/runtime.v1.ImageService/RemoveImage", "/runtime.v1.ImageService/ImageFsInfo",
-    "/crishim.v1.Diagnostics/Echo", NULL,
+    "/crishim.v1.Diagnostics/Echo", "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch", NULL,
 };
 
 static grpc_status_code expected_code(const char *method)
