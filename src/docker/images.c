@@ -328,9 +328,12 @@ int docker_image_remove(cs_backend *b, const cs_ctx *ctx, const char *ref, cs_er
             rc = delete_ref(d, ctx, img->repo_tags[i], a, err);
         if (rc == 0)
             rc = delete_ref(d, ctx, img->id, a, err);
-        /* A concurrent RemoveImage of the same image can make Docker refuse
-         * ours half-way (a conflict); gone by now is success all the same. */
-        if (rc != 0 && err && err->code == CS_ERR_CONFLICT) {
+        /* A concurrent RemoveImage of the same image can make Docker fail
+         * ours half-way (a conflict, or a 500 "unrecognized image ID" when
+         * the other removal got there first); gone by now is success all the
+         * same. */
+        if (rc != 0 && err && (err->code == CS_ERR_CONFLICT || err->code == CS_ERR_INTERNAL ||
+                               err->code == CS_ERR_NOT_FOUND)) {
             cs_image *again;
             if (docker_image_status(b, ctx, img->id, false, a, &again, NULL) == 0 && !again)
                 rc = 0;
