@@ -6,21 +6,21 @@
  * A container is registered synchronously by StartContainer (before the
  * engine starts it), so no status read can fall between the start and the
  * stream. Its stream ending means Docker has delivered every byte: the
- * container is drained, and docker_logs_wait_drained lets status, lists and
- * the event feed report an exit only after that. A stream cut by an engine
+ * container is drained (it leaves backend/logdrain.c's table), and
+ * docker_logs_wait_drained lets status, lists and the event feed report an
+ * exit only after that. A stream cut by an engine
  * outage is started again with backoff. Docker keeps the log itself, so a
  * restarted stream (and crishim after a restart) resumes after the last
  * timestamp per stream already in the file: nothing is lost or written twice
  * (Docker's `since` has second resolution; the rest is skipped by timestamp). */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend/crilog.h"
+#include "backend/logdrain.h"
 #include "docker/internal.h"
 #include "docker/labels.h"
 #include "docker/mux.h"
@@ -28,7 +28,6 @@
 #include "util/mem.h"
 #include "util/time.h"
 
-#define BUCKETS 256
 /* Per-stream memory: curl's receive buffer, and what a frame or a line may
  * keep between reads before it is given back. */
 #define RECV_BUFFER 1024
@@ -41,13 +40,13 @@
 
 typedef enum stream_format { FMT_UNKNOWN = 0, FMT_MUX, FMT_RAW } stream_format;
 
+/* One container in the drain table (its user). */
 typedef struct entry {
-    struct entry *next;  /* hash chain (mu) */
     struct entry *qnext; /* the queue of streams to start (mu) */
     struct docker_logs *owner;
     char id[80];
     cs_crilog *log;
-    bool followed; /* docker_logs_follow asked for the stream (mu) */
+    bool followed; /* docker_logs_follow asked for the stream (the table's lock) */
     /* the loop thread's */
     struct entry *rnext; /* waiting to retry */
     int64_t retry_at_ms;
@@ -59,11 +58,9 @@ typedef struct entry {
 
 struct docker_logs {
     docker_backend *d;
-    pthread_mutex_t mu;
-    pthread_cond_t cond; /* an entry drained, or the resume pass finished */
-    entry *buckets[BUCKETS];
+    cs_logdrain *drain; /* every registered container until its log drained */
+    pthread_mutex_t mu; /* the queue */
     entry *queue;
-    bool resumed; /* the pass over existing containers is done (mu) */
     docker_streamset *set;
     pthread_t thread;
     bool started;
@@ -73,36 +70,6 @@ struct docker_logs {
     int64_t resume_at_ms;
 };
 
-/* ---- the table ---- */
-
-static entry **slot(docker_logs *l, const char *id)
-{
-    unsigned h = 5381;
-    for (const char *p = id; *p; p++)
-        h = h * 33 + (unsigned char)*p;
-    return &l->buckets[h % BUCKETS];
-}
-
-/* Called with mu held. */
-static entry *lookup(docker_logs *l, const char *id)
-{
-    for (entry *e = *slot(l, id); e; e = e->next)
-        if (!strcmp(e->id, id))
-            return e;
-    return NULL;
-}
-
-/* Called with mu held. */
-static void unlink_entry(docker_logs *l, entry *e)
-{
-    for (entry **pp = slot(l, e->id); *pp; pp = &(*pp)->next) {
-        if (*pp == e) {
-            *pp = e->next;
-            return;
-        }
-    }
-}
-
 static void entry_free(entry *e)
 {
     docker_demux_free(&e->mux);
@@ -111,13 +78,15 @@ static void entry_free(entry *e)
     free(e);
 }
 
+static void entry_release(void *user)
+{
+    entry_free(user);
+}
+
 /* Every byte is in the file: waiters may report the exit. */
 static void drained(docker_logs *l, entry *e)
 {
-    pthread_mutex_lock(&l->mu);
-    unlink_entry(l, e);
-    pthread_mutex_unlock(&l->mu);
-    pthread_cond_broadcast(&l->cond);
+    cs_logdrain_remove(l->drain, e->id, NULL);
     entry_free(e);
 }
 
@@ -317,12 +286,8 @@ static void run_due(docker_logs *l)
     if (l->resume_at_ms && l->resume_at_ms <= now) {
         bool ok = resume_once(l) == 0;
         l->resume_at_ms = ok ? 0 : cs_time_mono_ms() + RESUME_RETRY_MS;
-        if (ok) {
-            pthread_mutex_lock(&l->mu);
-            l->resumed = true;
-            pthread_mutex_unlock(&l->mu);
-            pthread_cond_broadcast(&l->cond);
-        }
+        if (ok)
+            cs_logdrain_ready(l->drain);
     }
 }
 
@@ -344,11 +309,6 @@ int docker_logs_register(docker_logs *l, const char *id, const char *log_path)
 {
     if (!log_path || !*log_path || strlen(id) >= sizeof ((entry *)0)->id || atomic_load(&l->stopping))
         return -1;
-    pthread_mutex_lock(&l->mu);
-    bool known = lookup(l, id) != NULL;
-    pthread_mutex_unlock(&l->mu);
-    if (known)
-        return 0;
     cs_crilog *w;
     cs_error err;
     if (cs_crilog_open(log_path, id, &w, &err) != 0) {
@@ -359,57 +319,55 @@ int docker_logs_register(docker_logs *l, const char *id, const char *log_path)
     e->owner = l;
     snprintf(e->id, sizeof e->id, "%s", id);
     e->log = w;
-    pthread_mutex_lock(&l->mu);
-    if (lookup(l, id)) { /* registered meanwhile */
-        pthread_mutex_unlock(&l->mu);
-        entry_free(e);
-        return 0;
-    }
-    entry **s = slot(l, id);
-    e->next = *s;
-    *s = e;
-    pthread_mutex_unlock(&l->mu);
+    if (!cs_logdrain_add(l->drain, id, e))
+        entry_free(e); /* known already: that one is written */
     return 0;
+}
+
+/* Under the table's lock: the loop may not take it away meanwhile. */
+static int follow_locked(void *user, void *arg)
+{
+    entry *e = user;
+    docker_logs *l = arg;
+    if (e->followed)
+        return 0;
+    e->followed = true;
+    pthread_mutex_lock(&l->mu);
+    e->qnext = l->queue;
+    l->queue = e;
+    pthread_mutex_unlock(&l->mu);
+    return 1;
 }
 
 void docker_logs_follow(docker_logs *l, const char *id)
 {
-    pthread_mutex_lock(&l->mu);
-    entry *e = lookup(l, id);
-    bool start = e && !e->followed;
-    if (start) {
-        e->followed = true;
-        e->qnext = l->queue;
-        l->queue = e;
-    }
-    pthread_mutex_unlock(&l->mu);
-    if (start)
+    if (cs_logdrain_with(l->drain, id, follow_locked, l, 0))
         docker_streamset_wakeup(l->set);
+}
+
+/* A followed entry belongs to the loop. */
+static bool is_followed(void *user)
+{
+    return ((entry *)user)->followed;
 }
 
 void docker_logs_forget(docker_logs *l, const char *id)
 {
-    pthread_mutex_lock(&l->mu);
-    entry *e = lookup(l, id);
-    if (e && !e->followed)
-        unlink_entry(l, e);
-    else
-        e = NULL; /* a followed entry belongs to the loop */
-    pthread_mutex_unlock(&l->mu);
-    if (e) {
-        pthread_cond_broadcast(&l->cond);
+    entry *e = cs_logdrain_remove(l->drain, id, is_followed);
+    if (e)
         entry_free(e);
-    }
+}
+
+static int reopen_locked(void *user, void *arg)
+{
+    return cs_crilog_reopen(((entry *)user)->log, arg);
 }
 
 int docker_logs_reopen(docker_logs *l, const char *id, cs_error *err)
 {
-    int rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s has no log being written", id);
-    pthread_mutex_lock(&l->mu);
-    entry *e = lookup(l, id); /* mu keeps the loop from freeing it */
-    if (e)
-        rc = cs_crilog_reopen(e->log, err);
-    pthread_mutex_unlock(&l->mu);
+    int rc = cs_logdrain_with(l->drain, id, reopen_locked, err, 1);
+    if (rc == 1)
+        return cs_error_set(err, CS_ERR_CONFLICT, "container %s has no log being written", id);
     return rc;
 }
 
@@ -420,32 +378,16 @@ void docker_logs_wait_drained(docker_logs *l, const char *const *ids, size_t n, 
     int64_t deadline = cs_time_mono_ms() + DRAIN_WAIT_MS;
     if (ctx && ctx->deadline_ms > 0 && ctx->deadline_ms < deadline)
         deadline = ctx->deadline_ms;
-    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000), .tv_nsec = (long)(deadline % 1000) * 1000000};
-    size_t i = 0; /* a drained container never comes back: no need to look again */
-    pthread_mutex_lock(&l->mu);
-    for (;;) {
-        while (l->resumed && i < n && !lookup(l, ids[i]))
-            i++;
-        if ((l->resumed && i == n) || atomic_load(&l->stopping))
-            break;
-        if (pthread_cond_timedwait(&l->cond, &l->mu, &ts) == ETIMEDOUT) {
-            cs_debug("reporting an exit before its log drained", "id", i < n ? ids[i] : "-", NULL);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&l->mu);
+    if (!cs_logdrain_wait(l->drain, ids, n, deadline) && !atomic_load(&l->stopping))
+        cs_debug("reporting an exit before its log drained", "id", ids[0], NULL);
 }
 
 docker_logs *docker_logs_new(docker_backend *d)
 {
     docker_logs *l = cs_xcalloc(1, sizeof *l);
     l->d = d;
+    l->drain = cs_logdrain_new();
     pthread_mutex_init(&l->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* cs_time_mono_ms's clock */
-    pthread_cond_init(&l->cond, &ca);
-    pthread_condattr_destroy(&ca);
     atomic_init(&l->stopping, false);
     l->set = docker_streamset_new(d->http);
     l->resume_at_ms = cs_time_mono_ms();
@@ -453,7 +395,7 @@ docker_logs *docker_logs_new(docker_backend *d)
         l->started = true;
     } else {
         cs_warn("cannot start the container log thread", NULL);
-        l->resumed = true; /* nobody would ever drain: don't make anyone wait */
+        cs_logdrain_stop(l->drain); /* nobody would ever drain: don't make anyone wait */
     }
     return l;
 }
@@ -463,18 +405,12 @@ void docker_logs_free(docker_logs *l)
     if (!l)
         return;
     atomic_store(&l->stopping, true);
+    cs_logdrain_stop(l->drain);
     docker_streamset_wakeup(l->set);
     if (l->started)
         pthread_join(l->thread, NULL);
-    pthread_cond_broadcast(&l->cond);
     docker_streamset_free(l->set); /* no callbacks: the entries are freed below */
-    for (size_t b = 0; b < BUCKETS; b++) {
-        for (entry *e = l->buckets[b], *next; e; e = next) {
-            next = e->next;
-            entry_free(e);
-        }
-    }
-    pthread_cond_destroy(&l->cond);
+    cs_logdrain_free(l->drain, entry_release);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }
