@@ -28,7 +28,8 @@ bb_root=$dir/images/rootfs-busybox
 need_cmds gcc curl tar
 
 work=$dir/critest-images
-stamp=$(cat "${BASH_SOURCE[0]}" "$src/tests/critest/nonewprivs.c" /bin/busybox | sha256sum | cut -c1-16)
+stamp=$(cat "${BASH_SOURCE[0]}" "$src/tests/critest/nonewprivs.c" "$src/tests/critest/nginx.c" /bin/busybox |
+    sha256sum | cut -c1-16)
 unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
 export DOCKER_CONFIG=$work/docker-config DOCKER_API_VERSION=1.41
 buildlog=$work/log
@@ -78,6 +79,10 @@ done
 exit 0
 PGREP
 chmod 755 "$r/usr/bin/pgrep"
+# A process the suite can find by the name nginx (pidof nginx), writing
+# nginx's pid file, for the web server images.
+mkdir -p "$r/usr/sbin" "$r/var/run"
+gcc -O2 -static -Wall -o "$r/usr/sbin/nginx" "$src/tests/critest/nginx.c"
 r=$(variant nnp)
 gcc -O2 -static -Wall -o "$r/bin/nonewprivs" "$src/tests/critest/nonewprivs.c"
 chmod 4755 "$r/bin/nonewprivs"
@@ -114,15 +119,13 @@ tag() {
 
 e2e=e2e-test-images
 cri=k8s-staging-cri-tools
-# nginx's pid file: the namespace specs wait for it
-web='CMD ["sh","-c","mkdir -p /var/run && echo $$ >/var/run/nginx.pid && exec httpd -f -p 80 -h /var/www"]'
 image "$work/root-e2e" $e2e/busybox:1.29-2 'CMD ["sh"]'
-image "$bb_root" $e2e/nginx:1.14-2 "$web"
+image "$work/root-e2e" $e2e/nginx:1.14-2 'CMD ["/usr/sbin/nginx"]'
 # The multi-container spec looks for httpd's start line in the log.
 image "$bb_root" $e2e/httpd:2.4.39-4 \
     'CMD ["sh","-c","echo \"Command line: httpd -D FOREGROUND\"; exec httpd -f -p 80 -h /var/www"]'
 image "$work/root-nnp" $e2e/nonewprivs:1.3 'CMD ["/bin/nonewprivs"]'
-image "$bb_root" $cri/hostnet-nginx-amd64:latest 'CMD ["httpd","-f","-p","12003","-h","/var/www"]'
+image "$work/root-e2e" $cri/hostnet-nginx-amd64:latest 'CMD ["/usr/sbin/nginx","12003"]'
 image "$bb_root" $cri/test-image-user-uid:latest 'USER 1002' 'CMD ["sh"]'
 image "$bb_root" $cri/test-image-user-username:latest 'USER www-data' 'CMD ["sh"]'
 image "$bb_root" $cri/test-image-user-uid-group:latest 'USER 1003:1004' 'CMD ["sh"]'
