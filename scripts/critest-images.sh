@@ -78,7 +78,16 @@ for d in /proc/[0-9]*; do
 done
 exit 0
 PGREP
-chmod 755 "$r/usr/bin/pgrep"
+# nor ipcs: the host-IPC specs look for a segment's id in `ipcs -m`
+cat >"$r/usr/bin/ipcs" <<'IPCS'
+#!/bin/sh
+echo "------ Shared Memory Segments --------"
+echo "key        shmid      owner      perms      bytes      nattch"
+tail -n +2 /proc/sysvipc/shm | while read -r key id perms size cpid lpid nattch uid rest; do
+    echo "$key $id $uid $perms $size $nattch"
+done
+IPCS
+chmod 755 "$r/usr/bin/pgrep" "$r/usr/bin/ipcs"
 # A process the suite can find by the name nginx (pidof nginx), writing
 # nginx's pid file, for the web server images.
 mkdir -p "$r/usr/sbin" "$r/var/run"
@@ -120,12 +129,13 @@ tag() {
 e2e=e2e-test-images
 cri=k8s-staging-cri-tools
 image "$work/root-e2e" $e2e/busybox:1.29-2 'CMD ["sh"]'
-image "$work/root-e2e" $e2e/nginx:1.14-2 'CMD ["/usr/sbin/nginx"]'
+# "master process" in pid 1's command line, as nginx's title has it
+image "$work/root-e2e" $e2e/nginx:1.14-2 'CMD ["/usr/sbin/nginx","-g","master process"]'
 # The multi-container spec looks for httpd's start line in the log.
 image "$bb_root" $e2e/httpd:2.4.39-4 \
     'CMD ["sh","-c","echo \"Command line: httpd -D FOREGROUND\"; exec httpd -f -p 80 -h /var/www"]'
 image "$work/root-nnp" $e2e/nonewprivs:1.3 'CMD ["/bin/nonewprivs"]'
-image "$work/root-e2e" $cri/hostnet-nginx-amd64:latest 'CMD ["/usr/sbin/nginx","12003"]'
+image "$work/root-e2e" $cri/hostnet-nginx-amd64:latest 'CMD ["/usr/sbin/nginx","-g","master process","12003"]'
 image "$bb_root" $cri/test-image-user-uid:latest 'USER 1002' 'CMD ["sh"]'
 image "$bb_root" $cri/test-image-user-username:latest 'USER www-data' 'CMD ["sh"]'
 image "$bb_root" $cri/test-image-user-uid-group:latest 'USER 1003:1004' 'CMD ["sh"]'

@@ -1,7 +1,8 @@
 /* The CRI validation suite's web server images, rebuilt offline: a process
  * named nginx (the namespace specs look for it with `pidof nginx` and wait for
  * /var/run/nginx.pid) that answers every HTTP request with a small page.
- *   nginx [PORT]      (default 80)
+ *   nginx [ARG...] [PORT]     (default 80; other arguments are ignored, so the
+ *                              command line can read like nginx's own)
  * One connection at a time is plenty for the suite. */
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,7 +21,10 @@ static const char page[] = "HTTP/1.0 200 OK\r\n"
 
 int main(int argc, char **argv)
 {
-    int port = argc > 1 ? atoi(argv[1]) : 80;
+    int port = 80;
+    for (int i = 1; i < argc; i++)
+        if (atoi(argv[i]) > 0)
+            port = atoi(argv[i]);
     signal(SIGPIPE, SIG_IGN);
     int l = socket(AF_INET6, SOCK_STREAM, 0);
     int off = 0, on = 1;
