@@ -635,7 +635,8 @@ static const struct {
     {"c", 5, 1, "rwm"}, {"c", 136, -1, "rwm"}, {"c", 5, 2, "rwm"}, {"c", 10, 200, "rwm"},
 };
 
-static void write_container_resources(cs_jw *w, const cs_container_config *c, const cri_device *dev, bool privileged)
+static void write_container_resources(cs_jw *w, const cs_container_config *c, const cri_device *dev, bool privileged,
+                                      bool swap)
 {
     cs_jw_key(w, "resources");
     cs_jw_obj_begin(w);
@@ -654,22 +655,24 @@ static void write_container_resources(cs_jw *w, const cs_container_config *c, co
     cs_jw_arr_end(w);
     const cs_resources *r = &c->resources;
     if (c->has_resources) {
-        if (r->memory_limit > 0) {
+        if (r->memory_limit != 0) {
             cs_jw_key(w, "memory");
             cs_jw_obj_begin(w);
             cs_jw_kv_int(w, "limit", r->memory_limit);
+            if (swap) /* no swapping beyond the limit, as containerd */
+                cs_jw_kv_int(w, "swap", r->memory_limit);
             cs_jw_obj_end(w);
         }
-        bool cpu = r->cpu_shares > 0 || r->cpu_quota > 0 || r->cpu_period > 0 || (r->cpuset_cpus && *r->cpuset_cpus) ||
-                   (r->cpuset_mems && *r->cpuset_mems);
+        bool cpu = r->cpu_shares != 0 || r->cpu_quota != 0 || r->cpu_period != 0 ||
+                   (r->cpuset_cpus && *r->cpuset_cpus) || (r->cpuset_mems && *r->cpuset_mems);
         if (cpu) {
             cs_jw_key(w, "cpu");
             cs_jw_obj_begin(w);
-            if (r->cpu_shares > 0)
+            if (r->cpu_shares != 0)
                 cs_jw_kv_int(w, "shares", r->cpu_shares);
-            if (r->cpu_quota > 0)
+            if (r->cpu_quota != 0)
                 cs_jw_kv_int(w, "quota", r->cpu_quota);
-            if (r->cpu_period > 0)
+            if (r->cpu_period != 0)
                 cs_jw_kv_int(w, "period", r->cpu_period);
             if (r->cpuset_cpus && *r->cpuset_cpus)
                 cs_jw_kv_str(w, "cpus", r->cpuset_cpus);
@@ -732,7 +735,17 @@ static void container_mounts(const ctrd_spec_input *in, cs_arena *a, mount_list 
 
     sup->cap = c->n_mounts + 8;
     sup->items = cs_arena_array(a, sup->cap, sizeof *sup->items);
-    /* the sandbox's files, unless a CRI mount names the same place */
+    *rootfs_propagation = NULL;
+    for (size_t k = 0; k < c->n_mounts; k++) {
+        const cs_mount *m = &c->mounts[k];
+        bind(sup, m->container_path, m->host_path, m->propagation, m->readonly);
+        /* a shared or slave mount needs the rootfs to propagate too */
+        if (m->propagation == 2)
+            *rootfs_propagation = "rshared";
+        else if (m->propagation == 1 && !*rootfs_propagation)
+            *rootfs_propagation = "rslave";
+    }
+    /* then the sandbox's files, unless a CRI mount names the same place */
     struct {
         const char *dest, *src;
         bool ro;
@@ -747,19 +760,9 @@ static void container_mounts(const ctrd_spec_input *in, cs_arena *a, mount_list 
             continue;
         bool named = false;
         for (size_t k = 0; k < c->n_mounts; k++)
-            named |= c->mounts[k].container_path && strcmp(c->mounts[k].container_path, extra[i].dest) == 0;
+            named |= strcmp(c->mounts[k].container_path, extra[i].dest) == 0;
         if (!named)
             bind(sup, extra[i].dest, extra[i].src, 0, extra[i].ro);
-    }
-    *rootfs_propagation = NULL;
-    for (size_t k = 0; k < c->n_mounts; k++) {
-        const cs_mount *m = &c->mounts[k];
-        bind(sup, m->container_path, m->host_path, m->propagation, m->readonly);
-        /* a shared or slave mount needs the rootfs to propagate too */
-        if (m->propagation == 2)
-            *rootfs_propagation = "rshared";
-        else if (m->propagation == 1 && !*rootfs_propagation)
-            *rootfs_propagation = "rslave";
     }
 }
 
@@ -857,7 +860,7 @@ int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_
 
     cs_jw_key(&w, "linux");
     cs_jw_obj_begin(&w);
-    write_container_resources(&w, c, dev, p->privileged);
+    write_container_resources(&w, c, dev, p->privileged, in->swap_accounting);
     cs_jw_kv_str(&w, "cgroupsPath", ctrd_spec_cgroups_path(in->cgroup_driver, sb->cgroup_parent, in->id, a));
     cs_jw_key(&w, "namespaces");
     cs_jw_arr_begin(&w);

@@ -56,6 +56,9 @@ typedef struct ctrd_spec_input {
     /* The loaded AppArmor profile RuntimeDefault means; NULL when the host
      * has no AppArmor (then no apparmorProfile member at all). */
     const char *apparmor_default;
+    /* The host accounts swap (memory.memsw / memory.swap.max): a memory
+     * limit then limits swap to the same, so nothing swaps. */
+    bool swap_accounting;
 } ctrd_spec_input;
 
 /* config.json of a CRI container, NUL-terminated, in arena a. */

@@ -262,6 +262,7 @@ START_TEST(resources)
     fx_init(&f);
     f.c.security.seccomp.type = CS_PROFILE_UNCONFINED;
     f.in.cgroup_driver = CS_CGROUP_SYSTEMD;
+    f.in.swap_accounting = true;
     f.sb.cgroup_parent = "kubepods-besteffort-poduid_1.slice";
     cs_kv unified[] = {{"memory.high", "100000000"}};
     f.c.has_resources = true;
