@@ -13,7 +13,6 @@
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define OCI_VERSION "1.0.2-dev"
 #define SYSTEMD_PREFIX "cri-containerd"
-#define NOFILE_LIMIT 1024
 #define SANDBOX_CPU_SHARES 2
 
 #define FIELD_USERNAME "config.linux.security_context.run_as_username"
@@ -335,14 +334,16 @@ static void write_caps(cs_jw *w, const cs_strs *caps)
     cs_jw_obj_end(w);
 }
 
-static void write_rlimits(cs_jw *w)
+static void write_rlimits(cs_jw *w, int64_t nofile)
 {
+    if (nofile <= 0) /* CRI's default: the shim's own limits */
+        return;
     cs_jw_key(w, "rlimits");
     cs_jw_arr_begin(w);
     cs_jw_obj_begin(w);
     cs_jw_kv_str(w, "type", "RLIMIT_NOFILE");
-    cs_jw_kv_int(w, "hard", NOFILE_LIMIT);
-    cs_jw_kv_int(w, "soft", NOFILE_LIMIT);
+    cs_jw_kv_int(w, "hard", nofile);
+    cs_jw_kv_int(w, "soft", nofile);
     cs_jw_obj_end(w);
     cs_jw_arr_end(w);
 }
@@ -831,7 +832,7 @@ int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_
     write_strs(&w, "env", env.items, env.n);
     cs_jw_kv_str(&w, "cwd", cwd);
     write_caps(&w, &p->caps);
-    write_rlimits(&w);
+    write_rlimits(&w, in->nofile);
     cs_jw_kv_bool(&w, "noNewPrivileges", p->no_new_privs);
     write_apparmor(&w, in);
     int64_t oom = c->has_resources && c->resources.has_oom_score_adj
@@ -929,11 +930,16 @@ int ctrd_spec_sandbox(const ctrd_spec_input *in, cs_arena *a, char **json, cs_er
     env_set(&env, DEFAULT_PATH);
     for (size_t i = 0; i < img->n_env; i++)
         env_set(&env, img->env[i]);
-    ctrd_spec_user user = {0};
-    if (sb->security.has_user)
-        user.uid = sb->security.user;
-    if (sb->security.has_group)
-        user.gid = sb->security.group;
+    /* the pod's run_as_user / run_as_group, else the pause image's User */
+    cs_user u;
+    cs_security_user(&sb->security, img->user, a, &u);
+    ctrd_spec_user user;
+    if (ctrd_spec_resolve_user(&u, in->passwd, in->group,
+                               sb->security.has_user    ? "config.linux.security_context.run_as_user"
+                               : sb->security.has_group ? "config.linux.security_context.run_as_group"
+                                                        : "pause image config User",
+                               a, &user, err) != 0)
+        return -1;
 
     cs_jw w;
     cs_jw_init(&w);
@@ -974,7 +980,7 @@ int ctrd_spec_sandbox(const ctrd_spec_input *in, cs_arena *a, char **json, cs_er
     mount_list defaults = {dm, 0, 16}, sup = {sm, 0, 4};
     default_mounts(&defaults, false, false);
     const char *shm = sb->ipc == CS_NS_NODE ? "/dev/shm" : in->facts.shm_path;
-    const char *const ro_bind[] = {"rbind", "ro", "nosuid", "nodev", "noexec", NULL};
+    const char *const ro_bind[] = {"rbind", "ro", NULL};
     if (shm)
         opts(mount_add(&sup, "/dev/shm", "bind", shm), ro_bind);
     if (in->facts.resolv_path)
@@ -1020,6 +1026,11 @@ int ctrd_spec_sandbox(const ctrd_spec_input *in, cs_arena *a, char **json, cs_er
     if (sb->net != CS_NS_NODE)
         write_ns(&w, "network", in->facts.netns_path);
     cs_jw_arr_end(&w);
+    /* the default is dropped, the pod's own profile applies */
+    if (write_seccomp(&w, p, "config.linux.security_context.seccomp", err) != 0) {
+        cs_jw_free(&w);
+        return -1;
+    }
     write_paths(&w, p);
     cs_jw_obj_end(&w);
 

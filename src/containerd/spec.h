@@ -10,7 +10,9 @@
  * sandbox_run_linux.go / container_create_linux.go and its spec options):
  * default mounts without /run, the CRI mounts and the sandbox's files over
  * them, namespaces joined through /proc/<pause pid>/ns/<type>, cgroupsPath for the
- * driver in use, and crishim's own RuntimeDefault seccomp profile.
+ * driver in use, and crishim's own RuntimeDefault seccomp profile. The
+ * pause process gets no rlimits, no AppArmor and only the pod's own seccomp
+ * profile (CRI's WithoutDefaultSecuritySettings, then the pod's context).
  * Errors are INVALID_ARGUMENT naming the CRI field. */
 #ifndef CS_CONTAINERD_SPEC_H
 #define CS_CONTAINERD_SPEC_H
@@ -59,6 +61,9 @@ typedef struct ctrd_spec_input {
     /* The host accounts swap (memory.memsw / memory.swap.max): a memory
      * limit then limits swap to the same, so nothing swaps. */
     bool swap_accounting;
+    /* Containers' RLIMIT_NOFILE (soft = hard); 0: none in the spec, the
+     * shim's own limit applies (containerd's CRI removes oci's default 1024). */
+    int64_t nofile;
 } ctrd_spec_input;
 
 /* config.json of a CRI container, NUL-terminated, in arena a. */

@@ -193,7 +193,11 @@ START_TEST(default_busybox)
     const char *envs_k[] = {"FOO", "PATH"};
     cs_kv envs[] = {{envs_k[0], "bar"}, {envs_k[1], "/bin"}};
     f.c.envs = (cs_kvs){envs, 2};
+    f.in.nofile = 1024; /* oci's default, where the caller asks for it */
     expect_fixture("default.json", gen_container(&f));
+    ck_assert(strstr(gen_container(&f), "rlimits") != NULL);
+    f.in.nofile = 0; /* CRI's: none */
+    ck_assert(strstr(gen_container(&f), "rlimits") == NULL);
     fx_free(&f);
 }
 END_TEST
@@ -459,6 +463,7 @@ START_TEST(sandbox_host_network)
     f.sb.net = CS_NS_NODE;
     f.sb.security.has_user = true;
     f.sb.security.user = 65535;
+    f.sb.security.seccomp.type = CS_PROFILE_UNCONFINED;
     expect_fixture("sandbox-hostnet.json", gen_sandbox(&f));
 
     f.img.n_entrypoint = 0;
