@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "util/json.h"
 
@@ -805,8 +806,15 @@ int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_
 
     env_list env = {.items = cs_arena_array(a, 2 + (img ? img->n_env : 0) + c->envs.n, sizeof *env.items)};
     env_set(&env, DEFAULT_PATH);
-    const char *hostname = in->facts.hostname ? in->facts.hostname : sb->hostname;
-    if (hostname && *hostname)
+    /* HOSTNAME: the pod's, else this host's (as containerd) */
+    const char *hostname = in->facts.hostname && *in->facts.hostname ? in->facts.hostname : sb->hostname;
+    char host[256] = "";
+    if (!hostname || !*hostname) {
+        if (gethostname(host, sizeof host - 1) != 0)
+            host[0] = '\0';
+        hostname = host;
+    }
+    if (*hostname)
         env_set(&env, cs_arena_printf(a, "HOSTNAME=%s", hostname));
     for (size_t i = 0; img && i < img->n_env; i++)
         env_set(&env, img->env[i]);

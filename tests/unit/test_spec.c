@@ -404,6 +404,15 @@ START_TEST(args_rule)
     f.c.command = (cs_strs){ccmd, 1}; /* CRI command replaces the entrypoint and drops cmd */
     json = gen_container(&f);
     ck_assert_msg(strstr(json, "\"args\":[\"/bin/echo\"]") != NULL, "%s", json);
+    /* no pod hostname: HOSTNAME is this host's */
+    f.in.facts.hostname = NULL;
+    f.sb.hostname = "";
+    char host[256] = "";
+    ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+    json = gen_container(&f);
+    char want[300];
+    snprintf(want, sizeof want, "\"HOSTNAME=%s\"", host);
+    ck_assert_msg(strstr(json, want) != NULL, "%s", json);
     f.c.command.n = 0;
     f.img.n_entrypoint = f.img.n_cmd = 0;
     expect_container_error(&f, CS_ERR_INVALID, "config.command");
