@@ -3,6 +3,7 @@
  * runtime-spec member order, so the output is deterministic. */
 #include "containerd/spec.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -625,6 +626,102 @@ static int stat_devices(const cs_container_config *c, cs_arena *a, cri_device **
     return 0;
 }
 
+/* ---- a privileged container's host devices ---- */
+
+typedef struct dev_list {
+    cri_device *items;
+    size_t n, cap;
+    cs_arena *a;
+} dev_list;
+
+static void dev_append(dev_list *l, cri_device d)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        cri_device *items = cs_arena_array(l->a, cap, sizeof *items);
+        if (l->n)
+            memcpy(items, l->items, l->n * sizeof *items);
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n++] = d;
+}
+
+static void dev_push(dev_list *l, const char *path, const struct stat *st)
+{
+    dev_append(l, (cri_device){
+                      .path = path,
+                      .type = S_ISCHR(st->st_mode) ? "c" : "b",
+                      .access = "rwm",
+                      .major = major(st->st_rdev),
+                      .minor = minor(st->st_rdev),
+                      .mode = st->st_mode & 07777,
+                      .uid = st->st_uid,
+                      .gid = st->st_gid,
+                  });
+}
+
+/* The device nodes under dir, as runc's HostDevices finds them: not the
+ * container's own pts, shm, mqueue or fd, nor the console runc makes. */
+static void walk_devices(dev_list *l, const char *dir, int depth)
+{
+    static const char *const skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", "console"};
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && l->n < 4096) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        bool skipped = false;
+        for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+            skipped |= depth == 0 && strcmp(e->d_name, skip[i]) == 0;
+        if (skipped)
+            continue;
+        char *path = cs_arena_printf(l->a, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth < 3)
+            walk_devices(l, path, depth + 1);
+        else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && st.st_rdev != 0)
+            dev_push(l, path, &st);
+    }
+    closedir(d);
+}
+
+static int dev_cmp(const void *x, const void *y)
+{
+    return strcmp(((const cri_device *)x)->path, ((const cri_device *)y)->path);
+}
+
+/* CRI's devices, then (privileged) the host's under dev_root at the same
+ * paths in the container, where CRI named no device there. */
+static void all_devices(const ctrd_spec_input *in, const cri_device *cri, cs_arena *a, dev_list *out)
+{
+    memset(out, 0, sizeof *out);
+    out->a = a;
+    const cs_container_config *c = in->container;
+    for (size_t i = 0; i < c->n_devices; i++)
+        dev_append(out, cri[i]);
+    if (!in->policy->privileged || !in->host_dev_root)
+        return;
+    dev_list host = {.a = a};
+    walk_devices(&host, in->host_dev_root, 0);
+    if (host.n > 1)
+        qsort(host.items, host.n, sizeof *host.items, dev_cmp);
+    size_t root_len = strlen(in->host_dev_root);
+    for (size_t i = 0; i < host.n; i++) {
+        cri_device d = host.items[i];
+        d.path = cs_arena_printf(a, "/dev%s", d.path + root_len);
+        bool named = false;
+        for (size_t k = 0; k < c->n_devices; k++)
+            named |= strcmp(cri[k].path, d.path) == 0;
+        if (!named)
+            dev_append(out, d);
+    }
+}
+
 /* The character devices every container may use (Docker's and runc's default
  * allow list); -1: any. */
 static const struct {
@@ -886,18 +983,21 @@ int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_
     if (sb->net != CS_NS_NODE)
         write_ns(&w, "network", cs_arena_printf(a, "/proc/%d/ns/net", pid));
     cs_jw_arr_end(&w);
-    if (c->n_devices && !p->privileged) {
+    dev_list devs;
+    all_devices(in, dev, a, &devs);
+    if (devs.n) {
         cs_jw_key(&w, "devices");
         cs_jw_arr_begin(&w);
-        for (size_t i = 0; i < c->n_devices; i++) {
+        for (size_t i = 0; i < devs.n; i++) {
+            const cri_device *d = &devs.items[i];
             cs_jw_obj_begin(&w);
-            cs_jw_kv_str(&w, "path", dev[i].path);
-            cs_jw_kv_str(&w, "type", dev[i].type);
-            cs_jw_kv_int(&w, "major", dev[i].major);
-            cs_jw_kv_int(&w, "minor", dev[i].minor);
-            cs_jw_kv_int(&w, "fileMode", dev[i].mode);
-            cs_jw_kv_int(&w, "uid", dev[i].uid);
-            cs_jw_kv_int(&w, "gid", dev[i].gid);
+            cs_jw_kv_str(&w, "path", d->path);
+            cs_jw_kv_str(&w, "type", d->type);
+            cs_jw_kv_int(&w, "major", d->major);
+            cs_jw_kv_int(&w, "minor", d->minor);
+            cs_jw_kv_int(&w, "fileMode", d->mode);
+            cs_jw_kv_int(&w, "uid", d->uid);
+            cs_jw_kv_int(&w, "gid", d->gid);
             cs_jw_obj_end(&w);
         }
         cs_jw_arr_end(&w);

@@ -3,8 +3,10 @@
  * writes the spec. Pure rendering over the JSON writer: the CRI config, the
  * image config, the decided security policy (backend/security.h) and the
  * sandbox's facts go in, deterministic JSON comes out, so the suite compares
- * it byte for byte with reviewed fixtures. The only I/O is stat() of CRI
- * device host paths (their type, major and minor).
+ * it structurally with reviewed fixtures. The only I/O is stat() of CRI
+ * device host paths (their type, major and minor), the walk of the host's
+ * devices for a privileged container, and gethostname() when the pod has
+ * no hostname.
  *
  * The shape follows containerd 1.6's CRI plugin (oci.WithDefaultSpec, then
  * sandbox_run_linux.go / container_create_linux.go and its spec options):
@@ -64,6 +66,9 @@ typedef struct ctrd_spec_input {
     /* Containers' RLIMIT_NOFILE (soft = hard); 0: none in the spec, the
      * shim's own limit applies (containerd's CRI removes oci's default 1024). */
     int64_t nofile;
+    /* Where the host's devices are ("/dev"): a privileged container gets
+     * every device node found there; NULL: none (CRI's devices only). */
+    const char *host_dev_root;
 } ctrd_spec_input;
 
 /* config.json of a CRI container, NUL-terminated, in arena a. */

@@ -207,7 +207,18 @@ START_TEST(privileged)
     fx f;
     fx_init(&f);
     f.c.security.privileged = true;
+    cs_device d[] = {{.container_path = "/dev/mynull", .host_path = "/dev/null"}};
+    f.c.devices = d;
+    f.c.n_devices = 1;
     expect_fixture("privileged.json", gen_container(&f));
+    /* with the host's devices: /dev/null among them, CRI's kept, sorted */
+    f.in.host_dev_root = "/dev";
+    char *json = gen_container(&f);
+    ck_assert_msg(strstr(json, "{\"path\":\"/dev/mynull\",\"type\":\"c\",\"major\":1,\"minor\":3") != NULL, "%s", json);
+    char *null = strstr(json, "{\"path\":\"/dev/null\",\"type\":\"c\",\"major\":1,\"minor\":3");
+    char *zero = strstr(json, "{\"path\":\"/dev/zero\",\"type\":\"c\",\"major\":1,\"minor\":5");
+    ck_assert_msg(null && zero && null < zero, "%s", json);
+    ck_assert_msg(strstr(json, "\"/dev/pts/") == NULL && strstr(json, "\"/dev/console\"") == NULL, "%s", json);
     fx_free(&f);
 }
 END_TEST
@@ -612,6 +623,31 @@ START_TEST(runc_runs_container_spec)
 }
 END_TEST
 
+/* A privileged container with this host's real capabilities and devices,
+ * on the host's namespaces (pid, ipc, net) but its own mount namespace. */
+START_TEST(runc_runs_privileged_spec)
+{
+    if (!runc_usable())
+        return;
+    fx f;
+    fx_init(&f);
+    char *dir = make_bundle(&f);
+    cs_security_host_probe(0, &f.host);
+    f.in.id = cs_arena_printf(f.a, "crishim-spec-p-%d", (int)getpid());
+    f.c.security.privileged = true;
+    f.in.host_dev_root = "/dev";
+    f.sb.net = f.sb.ipc = f.sb.pid = CS_NS_NODE;
+    f.c.pid = CS_NS_NODE;
+    const char *cmd[] = {"/bin/sh", "-c", "test -c /dev/null && test -c /dev/zero && echo ok > /dev/null"};
+    f.c.command = (cs_strs){cmd, 3};
+    char *json = gen_container(&f);
+    char *out;
+    int rc = runc_run(&f, dir, f.in.id, json, &out);
+    ck_assert_msg(rc == 0, "runc exited %d: %s\nspec: %s", rc, out, json);
+    fx_free(&f);
+}
+END_TEST
+
 /* The host-network sandbox spec as generated, its pause replaced by true
  * (the pod-network one needs a netns to join). */
 START_TEST(runc_runs_sandbox_spec)
@@ -661,6 +697,7 @@ int main(void)
     TCase *rc = tcase_create("runc");
     tcase_set_timeout(rc, 60);
     tcase_add_test(rc, runc_runs_container_spec);
+    tcase_add_test(rc, runc_runs_privileged_spec);
     tcase_add_test(rc, runc_runs_sandbox_spec);
     suite_add_tcase(s, rc);
     return tc_run_suite(s, false);
