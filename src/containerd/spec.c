@@ -894,9 +894,9 @@ int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_
     const cs_sandbox_config *sb = in->sandbox;
     const cs_security_policy *p = in->policy;
     const mf_image_config *img = in->image;
-    cs_strs args;
-    ctrd_spec_user user;
-    cri_device *dev;
+    cs_strs args = {0};
+    ctrd_spec_user user = {0};
+    cri_device *dev = NULL;
     if (container_args(c, img, a, &args, err) != 0 || container_user(in, a, &user, err) != 0 ||
         stat_devices(c, a, &dev, err) != 0)
         return -1;
@@ -1041,7 +1041,7 @@ int ctrd_spec_sandbox(const ctrd_spec_input *in, cs_arena *a, char **json, cs_er
     /* the pod's run_as_user / run_as_group, else the pause image's User */
     cs_user u;
     cs_security_user(&sb->security, img->user, a, &u);
-    ctrd_spec_user user;
+    ctrd_spec_user user = {0};
     if (ctrd_spec_resolve_user(&u, in->passwd, in->group,
                                sb->security.has_user    ? "config.linux.security_context.run_as_user"
                                : sb->security.has_group ? "config.linux.security_context.run_as_group"

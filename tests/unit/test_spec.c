@@ -164,7 +164,9 @@ static void fx_free(fx *f)
     cs_arena_free(f->a);
 }
 
-static char *gen_container(fx *f)
+/* noinline: gcc -O2 otherwise takes the returned text for a pointer to
+ * this function's local and warns (-Wdangling-pointer) at every caller. */
+__attribute__((noinline)) static char *gen_container(fx *f)
 {
     cs_security_decide(&f->c.security, &f->host, f->a, &f->pol);
     char *json;
