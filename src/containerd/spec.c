@@ -982,6 +982,8 @@ int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_
     write_ns(&w, "mount", NULL);
     if (sb->net != CS_NS_NODE)
         write_ns(&w, "network", cs_arena_printf(a, "/proc/%d/ns/net", pid));
+    if (in->cgroup2 && !p->privileged) /* hides the host's hierarchy, as containerd on v2 */
+        write_ns(&w, "cgroup", NULL);
     cs_jw_arr_end(&w);
     dev_list devs;
     all_devices(in, dev, a, &devs);

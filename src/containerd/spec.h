@@ -69,6 +69,8 @@ typedef struct ctrd_spec_input {
     /* Where the host's devices are ("/dev"): a privileged container gets
      * every device node found there; NULL: none (CRI's devices only). */
     const char *host_dev_root;
+    /* The host runs cgroup v2: unprivileged containers get a cgroup namespace. */
+    bool cgroup2;
 } ctrd_spec_input;
 
 /* config.json of a CRI container, NUL-terminated, in arena a. */

@@ -319,6 +319,9 @@ START_TEST(host_namespaces)
     f.c.pid = CS_NS_CONTAINER; /* a private pid namespace: new, not joined */
     char *json = gen_container(&f);
     ck_assert_msg(strstr(json, "{\"type\":\"pid\"},{\"type\":\"mount\"}") != NULL, "%s", json);
+    f.in.cgroup2 = true; /* cgroup v2: a cgroup namespace too */
+    json = gen_container(&f);
+    ck_assert_msg(strstr(json, "{\"type\":\"mount\"},{\"type\":\"cgroup\"}]") != NULL, "%s", json);
     f.c.pid = CS_NS_TARGET;
     expect_container_error(&f, CS_ERR_INVALID, "namespace_options.pid");
     fx_free(&f);
