@@ -128,6 +128,12 @@ static const cs_option options[] = {
     {.name = "cgroup-driver", .kind = OPT_ENUM, .offset = F(cgroup_driver), .metavar = "NAME",
      .help = "cgroupfs or systemd: how the containerd backend places containers' cgroups",
      .names = cgroup_driver_names},
+    {.name = "pull-progress-timeout", .kind = OPT_SECONDS, .offset = F(pull_progress_timeout_ms), .metavar = "SECS",
+     .help = "containerd backend: fail an image download that receives no byte for this long\n"
+             "(a slow but moving download never fails)",
+     .min = 0.1, .max = 86400},
+    {.name = "max-concurrent-downloads", .kind = OPT_INT, .offset = F(max_concurrent_downloads), .metavar = "N",
+     .help = "containerd backend: layer downloads at once over all pulls", .min = 1, .max = 64},
     {.name = "pause-image", .kind = OPT_STRING, .offset = F(pause_image), .metavar = "REF",
      .help = "the sandbox image; when missing, imported from crishim's own pause program", .check = check_image,
      .default_text = "localhost/crishim/pause:" CRISHIM_VERSION},
@@ -169,6 +175,8 @@ void cs_config_defaults(cs_config *cfg)
     cfg->containerd_namespace = CS_DEFAULT_CONTAINERD_NAMESPACE;
     cfg->log_level = CS_LOG_INFO;
     cfg->shutdown_grace_ms = 10000;
+    cfg->pull_progress_timeout_ms = 60000;
+    cfg->max_concurrent_downloads = 3;
     cfg->streaming_addr = "127.0.0.1:0";
     cfg->arena = cs_arena_new();
 }
@@ -739,6 +747,8 @@ char *cs_config_to_json(const cs_config *cfg)
     cs_jw_kv_str(&w, "metricsAddr", cfg->metrics_addr);
     cs_jw_kv_str(&w, "streamingAddr", cfg->streaming_addr);
     cs_jw_kv_int(&w, "shutdownGraceMs", cfg->shutdown_grace_ms);
+    cs_jw_kv_int(&w, "pullProgressTimeoutMs", cfg->pull_progress_timeout_ms);
+    cs_jw_kv_int(&w, "maxConcurrentDownloads", cfg->max_concurrent_downloads);
     cs_jw_kv_str(&w, "socketGroup", cfg->socket_group);
     cs_jw_kv_bool(&w, "tls", cfg->tls_cert != NULL);
     cs_jw_kv_bool(&w, "mtls", cfg->tls_client_ca != NULL);

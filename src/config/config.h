@@ -48,6 +48,8 @@ typedef struct cs_config {
     const char *containerd_address;
     const char *containerd_namespace; /* never k8s.io (containerd's own CRI plugin owns it) */
     int cgroup_driver;                /* cs_cgroup_driver: cgroupfs (0) or systemd (1) */
+    int64_t pull_progress_timeout_ms; /* containerd: a download with no byte this long fails */
+    int max_concurrent_downloads;     /* containerd: blob downloads at once */
     const char *pause_image;     /* NULL: localhost/crishim/pause:<version> */
     const char *pause_binary;    /* NULL: crishim-pause next to the daemon */
     const char *metrics_addr;    /* "host:port"; NULL: no metrics endpoint */

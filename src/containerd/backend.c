@@ -65,7 +65,10 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     d->pause_is_default = d->pause_binary && cs_imageref_parse(d->pause_image, &pr, NULL) == 0 &&
                           !strcmp(pr.domain, "localhost");
     pthread_mutex_init(&d->views_mu, NULL);
-    if (reg_client_new(NULL, &d->registry, err) != 0) {
+    /* Zero fields keep the registry client's defaults. */
+    reg_options ro = {.progress_timeout_ms = opts->progress_timeout_ms,
+                      .max_concurrent_downloads = opts->max_concurrent_downloads};
+    if (reg_client_new(&ro, &d->registry, err) != 0) {
         ctrd_destroy(&d->base);
         return -1;
     }

@@ -15,6 +15,8 @@ typedef struct containerd_options {
     cs_cgroup_driver cgroup_driver; /* how crishim creates cgroups (RuntimeConfig reports it) */
     const char *pause_image;  /* the sandbox image */
     const char *pause_binary; /* built into pause_image when that is missing; may be NULL */
+    long progress_timeout_ms;     /* registry downloads: fail after this long with no byte; 0: default */
+    int max_concurrent_downloads; /* blob downloads at once; 0: default */
 } containerd_options;
 
 /* Does not contact the engine: a containerd that is down now is reached once

@@ -94,10 +94,10 @@ static int fetch_layer(pull *p, const reg_desc *l, const cs_kv *labels, size_t n
     }
 }
 
-/* A manifest, index or config: from the content store when it is there
- * (content is immutable: a digest names the same bytes), else from the
- * registry, which checks the digest. */
-static int small_blob(pull *p, const reg_desc *d, bool manifest, char **body, size_t *len, cs_error *err)
+/* A manifest or index: from the content store when it is there (content is
+ * immutable: a digest names the same bytes), else from the registry, which
+ * checks the digest. */
+static int small_blob(pull *p, const reg_desc *d, char **body, size_t *len, cs_error *err)
 {
     cs_error e;
     if (ctrd_content_read(p->d->client, p->ctx, d->digest, 4 * 1024 * 1024, p->a, body, len, &e) == 0)
@@ -107,9 +107,43 @@ static int small_blob(pull *p, const reg_desc *d, bool manifest, char **body, si
             *err = e;
         return -1;
     }
-    if (manifest)
-        return reg_fetch_manifest(p->d->registry, p->ctx, p->ref, p->auth, d, p->a, body, len, err);
-    return reg_fetch_blob_small(p->d->registry, p->ctx, p->ref, p->auth, d, p->a, body, len, err);
+    return reg_fetch_manifest(p->d->registry, p->ctx, p->ref, p->auth, d, p->a, body, len, err);
+}
+
+/* The image config: from the store, else through the content store's ref
+ * lock as a layer is, so concurrent pulls of one image ask the registry for
+ * it once (the others wait at the lock, then read what the first stored).
+ * Its GC labels come later, with the snapshot it keeps. */
+static int fetch_config(pull *p, const reg_desc *c, char **body, size_t *len, cs_error *err)
+{
+    cs_error e;
+    if (ctrd_content_read(p->d->client, p->ctx, c->digest, 4 * 1024 * 1024, p->a, body, len, &e) == 0)
+        return 0;
+    if (e.code != CS_ERR_NOT_FOUND) {
+        if (err)
+            *err = e;
+        return -1;
+    }
+    ctrd_writer *w;
+    int64_t offset;
+    bool present;
+    if (ctrd_writer_open(p->d->client, p->ctx, p->lease, ref_key("config", c->digest, p->a), c->digest, c->size, &w,
+                         &offset, &present, err) != 0)
+        return -1;
+    if (present)
+        return ctrd_content_read(p->d->client, p->ctx, c->digest, 4 * 1024 * 1024, p->a, body, len, err);
+    if (reg_fetch_blob_small(p->d->registry, p->ctx, p->ref, p->auth, c, p->a, body, len, err) != 0) {
+        ctrd_writer_abort(w);
+        return -1;
+    }
+    /* an interrupted earlier write of it: go on from its end */
+    if (offset < 0 || (size_t)offset > *len)
+        offset = (int64_t)*len;
+    if (ctrd_writer_write(w, *body + offset, *len - (size_t)offset, err) != 0) {
+        ctrd_writer_abort(w);
+        return -1;
+    }
+    return ctrd_writer_commit(w, &p->source, 1, err);
 }
 
 /* ---- labels ---- */
@@ -126,7 +160,7 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
     ctrd_backend *d = p->d;
     char *body;
     size_t len;
-    if (small_blob(p, top, true, &body, &len, err) != 0)
+    if (small_blob(p, top, &body, &len, err) != 0)
         return -1;
     reg_desc mdesc = *top;
     char *mbody = body;
@@ -134,7 +168,7 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
     if (mf_is_index(top->media_type)) {
         if (mf_index_select(body, len, "linux", "amd64", &mdesc, err) != 0)
             return -1;
-        if (small_blob(p, &mdesc, true, &mbody, &mlen, err) != 0)
+        if (small_blob(p, &mdesc, &mbody, &mlen, err) != 0)
             return -1;
     }
     mf_manifest man;
@@ -142,7 +176,7 @@ static int do_pull(pull *p, reg_desc *top, const char **config_digest, cs_error 
         return -1;
     char *cbody;
     size_t clen;
-    if (small_blob(p, &man.config, false, &cbody, &clen, err) != 0)
+    if (fetch_config(p, &man.config, &cbody, &clen, err) != 0)
         return -1;
     mf_image_config cfg;
     if (mf_config_parse(cbody, clen, p->a, &cfg, err) != 0)

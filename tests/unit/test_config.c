@@ -59,7 +59,8 @@ START_TEST(all_flags_both_spellings)
     cs_error err;
     char *argv[] = {"crishim", "--listen", "unix:///tmp/a.sock", "--listen=tcp://127.0.0.1:9911", "--insecure-tcp",
                     "--backend=docker", "--docker-host", "unix:///tmp/d.sock", "--containerd-address=/tmp/c.sock",
-                    "--log-level", "debug", "--shutdown-grace=2.5", "--streaming-addr", "[::1]:10010", NULL};
+                    "--log-level", "debug", "--shutdown-grace=2.5", "--streaming-addr", "[::1]:10010",
+                    "--pull-progress-timeout=2", "--max-concurrent-downloads", "5", NULL};
     ck_assert_int_eq(parse(&cfg, &err, argv), CS_CONFIG_RUN);
     ck_assert_uint_eq(cfg.nlisten, 2);
     ck_assert_str_eq(cfg.listen[1], "tcp://127.0.0.1:9911");
@@ -69,6 +70,8 @@ START_TEST(all_flags_both_spellings)
     ck_assert_int_eq(cfg.log_level, CS_LOG_DEBUG);
     ck_assert_int_eq(cfg.shutdown_grace_ms, 2500);
     ck_assert_str_eq(cfg.streaming_addr, "[::1]:10010");
+    ck_assert_int_eq(cfg.pull_progress_timeout_ms, 2000);
+    ck_assert_int_eq(cfg.max_concurrent_downloads, 5);
 }
 END_TEST
 
@@ -110,6 +113,8 @@ START_TEST(bad_input_names_the_problem)
     expect_error(a7, "--docker-host");
     char *a8[] = {"crishim", "--shutdown-grace=-1", NULL};
     expect_error(a8, "--shutdown-grace");
+    char *a8b[] = {"crishim", "--max-concurrent-downloads=0", NULL};
+    expect_error(a8b, "--max-concurrent-downloads");
     char *a9[] = {"crishim", "stray", NULL};
     expect_error(a9, "unexpected argument stray");
     char *a10[] = {"crishim", "--listenx=1", NULL};
