@@ -290,17 +290,23 @@ static void unary(tc_client *c, const char *m, const ProtobufCMessage *req, cons
 
 /* Runs one pod with one container; returns the container id (malloc'd) and,
  * in *pod, the sandbox id. */
+/* Where the bench's pods keep their CRI logs: as kubelet's pods do, every
+ * container has a log file, so crishim follows a log stream for each. */
+static char log_root[64];
+
 static char *run_pod(tc_client *c, int n, char **pod)
 {
-    char name[32], uid[64];
+    char name[32], uid[64], logdir[160];
     snprintf(name, sizeof name, "bench%d", n);
     snprintf(uid, sizeof uid, "bench-%d-%d", (int)getpid(), n);
+    snprintf(logdir, sizeof logdir, "%s/%s", log_root, uid);
     Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
     md.name = name;
     md.namespace_ = "bench";
     md.uid = uid;
     Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
     pc.metadata = &md;
+    pc.log_directory = logdir;
     /* The private engine's bridge is a /24: pods past the first 200 share the
      * host's network, so 500 fit. */
     Runtime__V1__NamespaceOption nso = RUNTIME__V1__NAMESPACE_OPTION__INIT;
@@ -329,6 +335,7 @@ static char *run_pod(tc_client *c, int n, char **pod)
     cc.image = &img;
     cc.command = cmd;
     cc.n_command = 2;
+    cc.log_path = "app.log";
     Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
     cr.pod_sandbox_id = *pod;
     cr.config = &cc;
@@ -783,6 +790,14 @@ static char *first_container(void)
     return id;
 }
 
+static void remove_log_root(void)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", log_root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench: could not remove %s\n", log_root);
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -809,6 +824,7 @@ int main(int argc, char **argv)
     cs_error err;
     docker_http_global_init(&err);
     cs_log_set_level(CS_LOG_WARN);
+    snprintf(log_root, sizeof log_root, "/tmp/crishim-bench-logs-%d", (int)getpid());
     if (!image) {
         fprintf(stderr, "bench: --image is required\n");
         return 2;
@@ -827,6 +843,7 @@ int main(int argc, char **argv)
             tc_close(c);
             printf("crishim as started: RSS %ld KiB, private dirty %ld KiB\n", first_rss, first_dirty);
             density(npods);
+            remove_log_root();
             docker_http_global_cleanup();
             return 0;
         }
@@ -860,6 +877,7 @@ int main(int argc, char **argv)
                "private dirty %ld KiB.\n",
                idle, idle_dirty, rss_kib(), mem_kib("Private_Dirty"));
         free(cid);
+        remove_log_root();
         docker_http_global_cleanup();
         return 0;
     }
@@ -888,6 +906,7 @@ int main(int argc, char **argv)
            mem_kib("Private_Dirty"));
     printf("docker floor for stats: one-shot /containers/{id}/stats per container, as cri-dockerd does.\n");
     free(cid);
+    remove_log_root();
     docker_http_global_cleanup();
     return 0;
 }
