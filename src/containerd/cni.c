@@ -415,9 +415,15 @@ int ctrd_cni_parse_result(const char *json, size_t len, const char *ifname, cs_a
             continue;
         addr = strip_prefix_len(addr, a);
         all[n_all++] = addr;
+        /* The pod's own interface: named ifname and inside a sandbox (a
+         * host-side interface of the same name does not count), as go-cni
+         * and portmap pick it. */
         int64_t idx = -1;
-        if (cs_json_int64(j, cs_json_key(j, ip, "interface"), &idx) == 0 && idx >= 0 && idx < INT32_MAX &&
-            cs_json_str_eq(j, cs_json_key(j, cs_json_at(j, ifs, (int)idx), "name"), ifname))
+        int iface = -1;
+        if (cs_json_int64(j, cs_json_key(j, ip, "interface"), &idx) == 0 && idx >= 0 && idx < INT32_MAX)
+            iface = cs_json_at(j, ifs, (int)idx);
+        const char *sandbox = cs_json_get_str(j, iface, "sandbox", a);
+        if (cs_json_str_eq(j, cs_json_key(j, iface, "name"), ifname) && sandbox && *sandbox)
             on_if[n_on++] = addr;
     }
     char **pick = n_on ? on_if : all;

@@ -73,7 +73,9 @@ int ctrd_cni_add(const ctrd_cni *c, const ctrd_cni_pod *pod, cs_arena *a, ctrd_c
 /* CHECK with the stored ADD result. */
 int ctrd_cni_check(const ctrd_cni *c, const ctrd_cni_pod *pod, const char *result_json, cs_error *err);
 /* DEL: the list in reverse, then loopback, with the stored result (NULL if
- * none) as prevResult. Idempotent. */
+ * none) as prevResult. Idempotent. pod must carry the same ports as at ADD:
+ * portmap's DEL reads them from runtimeConfig, not from prevResult, and
+ * removes nothing without them. */
 int ctrd_cni_del(const ctrd_cni *c, const ctrd_cni_pod *pod, const char *result_json, cs_error *err);
 
 /* ---- the pure parts, exposed for the unit suite ---- */
@@ -89,8 +91,8 @@ char *ctrd_cni_stdin(const ctrd_cni *c, size_t i, const ctrd_cni_pod *pod, const
                      cs_arena *a);
 /* CNI_ARGS for the pod. */
 char *ctrd_cni_args(const ctrd_cni_pod *pod, cs_arena *a);
-/* Parses a (0.3.0 .. 1.0.0) result and picks the pod IP among ifname's
- * addresses (all addresses if no interface has that name). */
+/* Parses a (0.3.0 .. 1.0.0) result and picks the pod IP among the addresses
+ * of the sandbox interface named ifname (all addresses if there is none). */
 int ctrd_cni_parse_result(const char *json, size_t len, const char *ifname, cs_arena *a, ctrd_cni_result *out,
                           cs_error *err);
 /* A plugin's error output ({"code","msg","details"}) as a message; the raw

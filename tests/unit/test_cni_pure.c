@@ -285,8 +285,15 @@ START_TEST(result_pod_ip)
     ck_assert_uint_eq(r.n_additional_ips, 1);
     ck_assert_str_eq(r.additional_ips[0], "10.1.2.4");
 
+    /* a host-side interface named eth0 (no sandbox) is not the pod's */
+    r = parse("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}],"
+              "\"ips\":[{\"interface\":0,\"address\":\"10.0.0.1/24\"},{\"interface\":1,\"address\":\"10.0.0.2/24\"}]}",
+              a);
+    ck_assert_str_eq(r.ip, "10.0.0.2");
+    ck_assert_uint_eq(r.n_additional_ips, 0);
+
     /* IPv6 only; an out-of-range interface index is ignored */
-    r = parse("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\"}],\"ips\":["
+    r = parse("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"/n\"}],\"ips\":["
               "{\"interface\":7,\"address\":\"10.0.0.1/8\"},{\"interface\":0,\"address\":\"fd00::9/64\"}]}",
               a);
     ck_assert_str_eq(r.ip, "fd00::9");
