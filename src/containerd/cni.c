@@ -131,11 +131,11 @@ static int first_conf(const char *dir, cs_arena *a, char **name, cs_error *err)
             cap = cap ? cap * 2 : 8;
             names = cs_xrealloc(names, cap * sizeof *names);
         }
-        names[n++] = e->d_name; /* valid until closedir */
+        names[n++] = cs_arena_strdup(a, e->d_name); /* the next readdir may reuse d_name */
     }
     if (n > 0) {
         qsort(names, n, sizeof *names, cmp_str);
-        *name = cs_arena_strdup(a, names[0]);
+        *name = names[0];
     }
     free(names);
     closedir(d);
