@@ -695,6 +695,8 @@ int ctrd_cni_check(const ctrd_cni *c, const ctrd_cni_pod *pod, const char *resul
 {
     if (!ctrd_cni_ready(c))
         return cs_error_set(err, CS_ERR_CONFLICT, "cni: no network config");
+    if (!pod->netns || !*pod->netns)
+        return cs_error_set(err, CS_ERR_INVALID, "cni CHECK: no network namespace");
     cs_arena *a = cs_arena_new();
     int rc = run_list(c, &c->lo, "CHECK", "lo", pod, pod->netns, NULL, a, NULL, NULL, err) == 0 &&
                      run_list(c, &c->net, "CHECK", CTRD_CNI_IFNAME, pod, pod->netns, result_json, a, NULL, NULL,
