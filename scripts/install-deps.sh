@@ -18,6 +18,8 @@ packages=(
     # the test environment: engines, registries, offline test images
     docker.io containerd runc docker-registry busybox-static apache2-utils
     iproute2 iptables curl ca-certificates
+    # the CNI plugins (bridge, host-local, portmap, loopback) the containerd backend runs for pod networking
+    containernetworking-plugins
     # throwaway certificates for the TLS tests; the incompressible layer of
     # crishim/big (build-test-images.sh)
     openssl
