@@ -258,6 +258,17 @@ static void unary(tc_client *c, const char *m, const ProtobufCMessage *req, cons
     }
 }
 
+/* One call through crishim, its latency added to s, its reply dropped. */
+static void timed_unary(tc_client *c, const char *m, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
+                        samples *s)
+{
+    ProtobufCMessage *x;
+    double t0 = now_ms();
+    unary(c, m, req, d, &x);
+    add_sample(s, now_ms() - t0);
+    protobuf_c_message_free_unpacked(x, NULL);
+}
+
 /* Runs one pod with one container; returns the container id (malloc'd) and,
  * in *pod, the sandbox id. */
 /* Where the bench's pods keep their CRI logs: as kubelet's pods do, every
@@ -498,38 +509,23 @@ static void crishim_steps(tc_client *c, docker_client *d, int n, samples *s, bod
 
     Runtime__V1__StartContainerRequest sr = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
     sr.container_id = id;
-    t0 = now_ms();
-    unary(c, RT("StartContainer"), &sr.base, &runtime__v1__start_container_response__descriptor, &x);
-    add_sample(&s[S_START], now_ms() - t0);
-    protobuf_c_message_free_unpacked(x, NULL);
+    timed_unary(c, RT("StartContainer"), &sr.base, &runtime__v1__start_container_response__descriptor, &s[S_START]);
 
     Runtime__V1__StopContainerRequest sc = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
     sc.container_id = id;
-    t0 = now_ms();
-    unary(c, RT("StopContainer"), &sc.base, &runtime__v1__stop_container_response__descriptor, &x);
-    add_sample(&s[S_STOP], now_ms() - t0);
-    protobuf_c_message_free_unpacked(x, NULL);
+    timed_unary(c, RT("StopContainer"), &sc.base, &runtime__v1__stop_container_response__descriptor, &s[S_STOP]);
 
     Runtime__V1__RemoveContainerRequest rc = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
     rc.container_id = id;
-    t0 = now_ms();
-    unary(c, RT("RemoveContainer"), &rc.base, &runtime__v1__remove_container_response__descriptor, &x);
-    add_sample(&s[S_REMOVE], now_ms() - t0);
-    protobuf_c_message_free_unpacked(x, NULL);
+    timed_unary(c, RT("RemoveContainer"), &rc.base, &runtime__v1__remove_container_response__descriptor, &s[S_REMOVE]);
 
     Runtime__V1__StopPodSandboxRequest sp = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
     sp.pod_sandbox_id = pod;
-    t0 = now_ms();
-    unary(c, RT("StopPodSandbox"), &sp.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &x);
-    add_sample(&s[S_STOP_POD], now_ms() - t0);
-    protobuf_c_message_free_unpacked(x, NULL);
+    timed_unary(c, RT("StopPodSandbox"), &sp.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &s[S_STOP_POD]);
 
     Runtime__V1__RemovePodSandboxRequest rr = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
     rr.pod_sandbox_id = pod;
-    t0 = now_ms();
-    unary(c, RT("RemovePodSandbox"), &rr.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &x);
-    add_sample(&s[S_REMOVE_POD], now_ms() - t0);
-    protobuf_c_message_free_unpacked(x, NULL);
+    timed_unary(c, RT("RemovePodSandbox"), &rr.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &s[S_REMOVE_POD]);
     free(pod);
     free(id);
 }
