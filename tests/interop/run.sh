@@ -43,9 +43,14 @@ tls_log="$dir/crishim-interop-tls.log"
     --tls-cert "$certs/server.crt" --tls-key "$certs/server.key" --tls-client-ca "$certs/ca.crt" \
     --backend docker --docker-host "$docker_host" 2>"$tls_log" &
 tls_pid=$!
-for _ in $(seq 200); do [ -S "$tls_sock" ] && break; sleep 0.05; done
-# port 0: grpc picked one, and the log line says which
-port=$(sed -n 's/.*addr=tcp:\/\/127.0.0.1:0 port=\([0-9]*\).*/\1/p' "$tls_log" | head -n 1)
+# The unix socket appears at bind, before the tcp listener logs its port:
+# wait for the port itself.
+port=
+for _ in $(seq 200); do
+    port=$(sed -n 's/.*addr=tcp:\/\/127.0.0.1:0 port=\([0-9]*\).*/\1/p' "$tls_log" | head -n 1)
+    [ -n "$port" ] && break
+    sleep 0.05
+done
 [ -n "$port" ] || { echo "interop: no TLS port in $tls_log"; exit 1; }
 NODE_PATH="$nodedir/node_modules" node "$here/interop_tls.js" "127.0.0.1:$port" "$CRISHIM_SOURCE_DIR/proto" "$certs" || rc=1
 exit $rc
