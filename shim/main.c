@@ -54,6 +54,9 @@ static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
             .cgroup_driver = (cs_cgroup_driver)cfg->cgroup_driver,
             .pause_image = cfg->pause_image,
             .pause_binary = cfg->pause_binary,
+            .cni_conf_dir = cfg->cni_conf_dir,
+            .cni_bin_dir = cfg->cni_bin_dir,
+            .state_dir = cfg->state_dir,
             .progress_timeout_ms = (long)cfg->pull_progress_timeout_ms,
             .max_concurrent_downloads = cfg->max_concurrent_downloads,
         };

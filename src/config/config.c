@@ -134,6 +134,14 @@ static const cs_option options[] = {
      .min = 0.1, .max = 86400},
     {.name = "max-concurrent-downloads", .kind = OPT_INT, .offset = F(max_concurrent_downloads), .metavar = "N",
      .help = "containerd backend: layer downloads at once over all pulls", .min = 1, .max = 64},
+    {.name = "cni-conf-dir", .kind = OPT_STRING, .offset = F(cni_conf_dir), .metavar = "DIR",
+     .help = "containerd backend: the first CNI network config here networks the pods", .check = check_absolute},
+    {.name = "cni-bin-dir", .kind = OPT_STRING, .offset = F(cni_bin_dir), .metavar = "DIRS",
+     .help = "containerd backend: where the CNI plugins are (colon-separated)", .check = check_nonempty},
+    {.name = "state-dir", .kind = OPT_STRING, .offset = F(state_dir), .metavar = "DIR",
+     .help = "containerd backend: the containers' stdio FIFOs and the pods' resolv.conf, hosts\n"
+             "and hostname (re-created as needed; nothing here must survive a reboot)",
+     .check = check_absolute},
     {.name = "pause-image", .kind = OPT_STRING, .offset = F(pause_image), .metavar = "REF",
      .help = "the sandbox image; when missing, imported from crishim's own pause program", .check = check_image,
      .default_text = "localhost/crishim/pause:" CRISHIM_VERSION},
@@ -178,6 +186,9 @@ void cs_config_defaults(cs_config *cfg)
     cfg->pull_progress_timeout_ms = 60000;
     cfg->max_concurrent_downloads = 3;
     cfg->streaming_addr = "127.0.0.1:0";
+    cfg->cni_conf_dir = "/etc/cni/net.d";
+    cfg->cni_bin_dir = "/usr/lib/cni:/opt/cni/bin";
+    cfg->state_dir = "/run/crishim";
     cfg->arena = cs_arena_new();
 }
 
@@ -742,6 +753,9 @@ char *cs_config_to_json(const cs_config *cfg)
     cs_jw_kv_str(&w, "containerdAddress", cfg->containerd_address);
     cs_jw_kv_str(&w, "containerdNamespace", cfg->containerd_namespace);
     cs_jw_kv_str(&w, "cgroupDriver", cgroup_driver_names[cfg->cgroup_driver == 1]);
+    cs_jw_kv_str(&w, "cniConfDir", cfg->cni_conf_dir);
+    cs_jw_kv_str(&w, "cniBinDir", cfg->cni_bin_dir);
+    cs_jw_kv_str(&w, "stateDir", cfg->state_dir);
     cs_jw_kv_str(&w, "pauseImage", cfg->pause_image);
     cs_jw_kv_str(&w, "pauseBinary", cfg->pause_binary);
     cs_jw_kv_str(&w, "metricsAddr", cfg->metrics_addr);

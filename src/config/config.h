@@ -50,6 +50,9 @@ typedef struct cs_config {
     int cgroup_driver;                /* cs_cgroup_driver: cgroupfs (0) or systemd (1) */
     int64_t pull_progress_timeout_ms; /* containerd: a download with no byte this long fails */
     int max_concurrent_downloads;     /* containerd: blob downloads at once */
+    const char *cni_conf_dir;    /* containerd: CNI network configs */
+    const char *cni_bin_dir;     /* containerd: CNI plugin search path (colon-separated) */
+    const char *state_dir;       /* containerd: FIFOs and the pods' files (resolv.conf, hosts) */
     const char *pause_image;     /* NULL: localhost/crishim/pause:<version> */
     const char *pause_binary;    /* NULL: crishim-pause next to the daemon */
     const char *metrics_addr;    /* "host:port"; NULL: no metrics endpoint */

@@ -22,6 +22,9 @@ static void ctrd_destroy(cs_backend *b)
     ctrd_views_free(d);
     pthread_mutex_destroy(&d->views_mu);
     ctrd_client_free(d->client);
+    free(d->state_dir);
+    free(d->cni_conf_dir);
+    free(d->cni_bin_dir);
     free(d->snapshotter);
     free(d->pause_image);
     free(d->pause_binary);
@@ -56,6 +59,9 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
         return -1;
     }
     d->cgroup_driver = opts->cgroup_driver;
+    d->state_dir = cs_xasprintf("%s/%s", opts->state_dir ? opts->state_dir : "/run/crishim", ns);
+    d->cni_conf_dir = opts->cni_conf_dir ? cs_xstrdup(opts->cni_conf_dir) : NULL;
+    d->cni_bin_dir = opts->cni_bin_dir ? cs_xstrdup(opts->cni_bin_dir) : NULL;
     d->snapshotter = cs_xstrdup(CTRD_DEFAULT_SNAPSHOTTER);
     d->pause_image = cs_xstrdup(opts->pause_image ? opts->pause_image : "localhost/crishim/pause:latest");
     d->pause_binary = opts->pause_binary ? cs_xstrdup(opts->pause_binary) : NULL;

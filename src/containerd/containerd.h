@@ -15,6 +15,9 @@ typedef struct containerd_options {
     cs_cgroup_driver cgroup_driver; /* how crishim creates cgroups (RuntimeConfig reports it) */
     const char *pause_image;  /* the sandbox image */
     const char *pause_binary; /* built into pause_image when that is missing; may be NULL */
+    const char *cni_conf_dir; /* NULL: /etc/cni/net.d */
+    const char *cni_bin_dir;  /* NULL: /usr/lib/cni:/opt/cni/bin */
+    const char *state_dir;    /* FIFOs and pod files; NULL: /run/crishim */
     long progress_timeout_ms;     /* registry downloads: fail after this long with no byte; 0: default */
     int max_concurrent_downloads; /* blob downloads at once; 0: default */
 } containerd_options;

@@ -36,12 +36,29 @@ typedef struct ctrd_backend {
     pthread_mutex_t views_mu;
     struct ctrd_view **views; /* resolved image targets (images.c) */
     size_t n_views;
+    /* Part 2: pods, containers, exec, events, stats. */
+    char *state_dir;    /* <state-dir>/<containerd namespace>: FIFOs and pod files */
+    char *cni_conf_dir; /* NULL: CTRD_CNI_CONF_DIR */
+    char *cni_bin_dir;  /* NULL: CTRD_CNI_BIN_DIR */
+    struct ctrd_cni *cni;              /* sandbox.c loads it */
+    struct cs_logdrain *logdrain;      /* stdio.c: whose logs are still being written */
+    struct ctrd_io *io;                /* stdio.c: the FIFO loop */
+    struct cs_event_hub *hub;          /* events.c: GetContainerEvents */
 } ctrd_backend;
 
 static inline ctrd_backend *ctrd_of(cs_backend *b)
 {
     return (ctrd_backend *)b;
 }
+
+/* Exit hooks the event feed (events.c) and the relist at start call when a
+ * task has exited: record the exit in the record's state, then delete the
+ * task. A container's hook publishes nothing itself; events.c publishes the
+ * CRI event after it returns. */
+int ctrd_container_exited(ctrd_backend *d, const cs_ctx *ctx, const char *id, uint32_t exit_status,
+                          int64_t exited_ns, cs_error *err);
+int ctrd_sandbox_exited(ctrd_backend *d, const cs_ctx *ctx, const char *id, uint32_t exit_status,
+                        int64_t exited_ns, cs_error *err);
 
 /* system.c */
 int ctrd_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err);
