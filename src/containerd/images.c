@@ -368,6 +368,28 @@ int ctrd_image_find(ctrd_backend *d, const cs_ctx *ctx, const char *ref, cs_aren
     return 0;
 }
 
+int ctrd_image_use_get(ctrd_backend *d, const cs_ctx *ctx, const char *ref, cs_arena *a, ctrd_image_use *out,
+                       cs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    cs_image *img;
+    if (ctrd_image_find(d, ctx, ref, a, &img, err) != 0)
+        return -1;
+    if (!img)
+        return cs_error_set(err, CS_ERR_NOT_FOUND, "image %s: not found", ref);
+    char *body;
+    size_t len;
+    const char **chain = NULL;
+    if (ctrd_content_read(d->client, ctx, img->id, MANIFEST_MAX, a, &body, &len, err) != 0 ||
+        mf_config_parse(body, len, a, &out->config, err) != 0 ||
+        (out->config.n_diff_ids &&
+         mf_chain_ids(out->config.diff_ids, out->config.n_diff_ids, a, &chain, err) != 0))
+        return cs_error_wrap(err, "image %s", ref);
+    out->id = img->id;
+    out->top_chain = chain ? chain[out->config.n_diff_ids - 1] : "";
+    return 0;
+}
+
 int ctrd_image_status(cs_backend *b, const cs_ctx *ctx, const char *ref, bool verbose, cs_arena *a, cs_image **out,
                       cs_error *err)
 {

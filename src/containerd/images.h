@@ -5,6 +5,7 @@
 
 #include "backend/imageref.h"
 #include "containerd/internal.h"
+#include "containerd/manifest.h"
 
 #define CTRD_LABEL_IMAGE "io.cri-containerd.image"   /* "managed", as containerd's CRI labels its images */
 #define CTRD_LABEL_PINNED "io.cri-containerd.pinned" /* "pinned": the sandbox image (1.7+) */
@@ -28,6 +29,17 @@ int ctrd_image_find(ctrd_backend *d, const cs_ctx *ctx, const char *ref, cs_aren
 int ctrd_image_complete(ctrd_backend *d, const cs_ctx *ctx, const char *const *names, size_t n, const char *target,
                         cs_arena *a, const char **id, cs_error *err);
 
+/* What a container or a sandbox needs of the image it runs: the image id
+ * (sha256:<config digest>), the parent of its writable snapshot (the top
+ * chain id; "" for an image without layers) and its parsed config, all in
+ * arena a. NOT_FOUND naming ref when no such image is there. */
+typedef struct ctrd_image_use {
+    const char *id;
+    const char *top_chain;
+    mf_image_config config;
+} ctrd_image_use;
+int ctrd_image_use_get(ctrd_backend *d, const cs_ctx *ctx, const char *ref, cs_arena *a, ctrd_image_use *out,
+                       cs_error *err);
 /* Creates (or repoints) one image record labelled as CRI's. */
 int ctrd_image_record_put(ctrd_backend *d, const cs_ctx *ctx, const char *lease, const char *name,
                           const char *media_type, const char *digest, int64_t size, bool pinned, cs_arena *a,
