@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cristeps.h"
 #include "samples.h"
 #include "docker/http.h"
 #include "util/json.h"
@@ -258,17 +259,6 @@ static void unary(tc_client *c, const char *m, const ProtobufCMessage *req, cons
     }
 }
 
-/* One call through crishim, its latency added to s, its reply dropped. */
-static void timed_unary(tc_client *c, const char *m, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d,
-                        samples *s)
-{
-    ProtobufCMessage *x;
-    double t0 = now_ms();
-    unary(c, m, req, d, &x);
-    add_sample(s, now_ms() - t0);
-    protobuf_c_message_free_unpacked(x, NULL);
-}
-
 /* Runs one pod with one container; returns the container id (malloc'd) and,
  * in *pod, the sandbox id. */
 /* Where the bench's pods keep their CRI logs: as kubelet's pods do, every
@@ -378,10 +368,6 @@ static void lifecycle(int rounds)
 
 /* ---- each lifecycle step, through crishim and as the Docker calls it makes ---- */
 
-enum { S_RUN, S_CREATE, S_START, S_STOP, S_REMOVE, S_STOP_POD, S_REMOVE_POD, NSTEPS };
-static const char *const step_names[NSTEPS] = {"RunPodSandbox", "CreateContainer", "StartContainer",
-                                               "StopContainer", "RemoveContainer", "StopPodSandbox",
-                                               "RemovePodSandbox"};
 /* What crishim asks Docker for in each step (src/docker/sandbox.c,
  * containers.c), which the direct side repeats. */
 static const char *const step_calls[NSTEPS] = {
@@ -463,71 +449,27 @@ static char *create_body_of(docker_client *d, const char *id, bool no_hostname)
     return out;
 }
 
+/* Keeps what crishim made as create bodies for the direct side (untimed). */
+typedef struct body_hook_arg {
+    docker_client *d;
+    bodies *b;
+} body_hook_arg;
+
+static void keep_bodies(void *arg, int step, const char *id)
+{
+    body_hook_arg *h = arg;
+    if (step == S_RUN) {
+        h->b->pod_id = strdup(id);
+        h->b->pod = create_body_of(h->d, id, false);
+    } else if (step == S_CREATE) {
+        h->b->ctr = create_body_of(h->d, id, true);
+    }
+}
+
 static void crishim_steps(tc_client *c, docker_client *d, int n, samples *s, bodies *b)
 {
-    char name[32], uid[64];
-    snprintf(name, sizeof name, "step%d", n);
-    snprintf(uid, sizeof uid, "step-%d-%d", (int)getpid(), n);
-    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-    md.name = name;
-    md.namespace_ = "bench";
-    md.uid = uid;
-    Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-    pc.metadata = &md;
-    pc.hostname = name;
-    Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-    rp.config = &pc;
-    ProtobufCMessage *x;
-    double t0 = now_ms();
-    unary(c, RT("RunPodSandbox"), &rp.base, &runtime__v1__run_pod_sandbox_response__descriptor, &x);
-    add_sample(&s[S_RUN], now_ms() - t0);
-    char *pod = strdup(((Runtime__V1__RunPodSandboxResponse *)x)->pod_sandbox_id);
-    protobuf_c_message_free_unpacked(x, NULL);
-    b->pod_id = strdup(pod);
-    b->pod = create_body_of(d, pod, false);
-
-    Runtime__V1__ContainerMetadata cm = RUNTIME__V1__CONTAINER_METADATA__INIT;
-    cm.name = "app";
-    Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
-    img.image = (char *)image;
-    char *cmd[] = {"sleep", "3600"};
-    Runtime__V1__ContainerConfig cc = RUNTIME__V1__CONTAINER_CONFIG__INIT;
-    cc.metadata = &cm;
-    cc.image = &img;
-    cc.command = cmd;
-    cc.n_command = 2;
-    Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
-    cr.pod_sandbox_id = pod;
-    cr.config = &cc;
-    cr.sandbox_config = &pc;
-    t0 = now_ms();
-    unary(c, RT("CreateContainer"), &cr.base, &runtime__v1__create_container_response__descriptor, &x);
-    add_sample(&s[S_CREATE], now_ms() - t0);
-    char *id = strdup(((Runtime__V1__CreateContainerResponse *)x)->container_id);
-    protobuf_c_message_free_unpacked(x, NULL);
-    b->ctr = create_body_of(d, id, true);
-
-    Runtime__V1__StartContainerRequest sr = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-    sr.container_id = id;
-    timed_unary(c, RT("StartContainer"), &sr.base, &runtime__v1__start_container_response__descriptor, &s[S_START]);
-
-    Runtime__V1__StopContainerRequest sc = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
-    sc.container_id = id;
-    timed_unary(c, RT("StopContainer"), &sc.base, &runtime__v1__stop_container_response__descriptor, &s[S_STOP]);
-
-    Runtime__V1__RemoveContainerRequest rc = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-    rc.container_id = id;
-    timed_unary(c, RT("RemoveContainer"), &rc.base, &runtime__v1__remove_container_response__descriptor, &s[S_REMOVE]);
-
-    Runtime__V1__StopPodSandboxRequest sp = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-    sp.pod_sandbox_id = pod;
-    timed_unary(c, RT("StopPodSandbox"), &sp.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &s[S_STOP_POD]);
-
-    Runtime__V1__RemovePodSandboxRequest rr = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-    rr.pod_sandbox_id = pod;
-    timed_unary(c, RT("RemovePodSandbox"), &rr.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &s[S_REMOVE_POD]);
-    free(pod);
-    free(id);
+    body_hook_arg h = {d, b};
+    cri_steps(c, image, n, s, keep_bodies, &h);
 }
 
 /* One Docker request; 404 and 304 are fine (idempotent stops and removes).
@@ -695,10 +637,8 @@ static void steps(int n)
     printf("|---|---|---|---|---|---|---|\n");
     if (hand_bodies)
         printf("(Docker refused the copied create bodies: the direct creates used hand-built ones)\n");
+    cri_steps_print(cs, ds, step_calls);
     for (int k = 0; k < NSTEPS; k++) {
-        double c50 = pct(&cs[k], 0.5), d50 = pct(&ds[k], 0.5);
-        printf("| %-16s | %8.2f | %8.2f | %8.2f | %8.2f | %5.3f | %s |\n", step_names[k], c50, pct(&cs[k], 0.99), d50,
-               pct(&ds[k], 0.99), d50 > 0 ? c50 / d50 : 0, step_calls[k]);
         free(cs[k].ms);
         free(ds[k].ms);
     }
