@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/imageref.h"
+#include "containerd/containers.h"
 #include "containerd/imagecache.h"
 #include "containerd/images.h"
 #include "containerd/internal.h"
@@ -17,6 +18,7 @@
 static void ctrd_destroy(cs_backend *b)
 {
     ctrd_backend *d = ctrd_of(b);
+    ctrd_io_free(d->io); /* its resume pass calls containerd: before the client goes */
     if (d->cache_started)
         ctrd_image_cache_stop(d);
     reg_client_free(d->registry);
@@ -50,6 +52,14 @@ static const cs_backend_ops ctrd_ops = {
     .sandbox_status = ctrd_sandbox_status,
     .sandbox_netns = ctrd_sandbox_netns,
     .sandbox_list = ctrd_sandbox_list,
+    .container_create = ctrd_container_create,
+    .container_start = ctrd_container_start,
+    .container_stop = ctrd_container_stop,
+    .container_remove = ctrd_container_remove,
+    .container_status = ctrd_container_status,
+    .container_list = ctrd_container_list,
+    .container_update = ctrd_container_update,
+    .container_reopen_log = ctrd_container_reopen_log,
 };
 
 int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err)
@@ -89,6 +99,8 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     }
     ctrd_image_cache_start(d);
     d->cache_started = true;
+    d->io = ctrd_io_new(ctrd_containers_resume, d);
+    d->logdrain = ctrd_io_drain(d->io);
     *out = &d->base;
     return 0;
 }
