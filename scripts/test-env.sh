@@ -79,7 +79,15 @@ cd_pat="--config $cd_conf"
 auth_user=crishim
 auth_pass=s3cret
 
-COMPONENTS=(dockerd containerd registry auth_registry)
+# Pod networks for the containerd backend: a CNI config of the env's own
+# (bridge, host-local IPAM with its data under DIR, portmap), its own bridge
+# name and subnet, read by crishim through --cni-conf-dir.
+cni_dir=$dir/cni
+cni_conf_dir=$cni_dir/net.d
+cni_bridge=csc$hash
+cni_name=crishim-test-$hash
+
+COMPONENTS=(dockerd containerd registry auth_registry cni)
 
 # ---- the directory and its lock ----
 
@@ -100,24 +108,26 @@ lock() {
 
 # ---- the bridge ----
 
-subnet_taken() { # third octet
-    ip -4 -o addr show | grep -q " inet 10\.213\.$1\." && return 0
-    [ -n "$(ip -4 route show "10.213.$1.0/24" 2>/dev/null)" ]
+subnet_taken() { # second octet, third octet
+    ip -4 -o addr show | grep -q " inet 10\.$1\.$2\." && return 0
+    [ -n "$(ip -4 route show "10.$1.$2.0/24" 2>/dev/null)" ]
 }
 
-bridge_cidr() {
+pick_cidr() { # state key, second octet: 10.<octet>.<by hash, free>.1/24, kept in the state file
     local cidr n i
-    cidr=$(kv_get "$state" BRIDGE_CIDR)
+    cidr=$(kv_get "$state" "$1")
     if [ -z "$cidr" ]; then
         n=$((16#${hash:0:2}))
         for i in $(seq 0 255); do
-            subnet_taken $(((n + i) % 256)) || break
+            subnet_taken "$2" $(((n + i) % 256)) || break
         done
-        cidr=10.213.$(((n + i) % 256)).1/24
-        kv_set "$state" BRIDGE_CIDR "$cidr"
+        cidr=10.$2.$(((n + i) % 256)).1/24
+        kv_set "$state" "$1" "$cidr"
     fi
     echo "$cidr"
 }
+
+bridge_cidr() { pick_cidr BRIDGE_CIDR 213; }
 
 start_bridge() {
     local cidr
@@ -360,6 +370,67 @@ env_containerd() {
     echo "CRISHIM_TEST_CONTAINERD_PID=${pid:-0}"
     echo "CRISHIM_TEST_CONTAINERD_ROOT=$cd_dir/root"
     echo "CRISHIM_TEST_CONTAINERD_LOG=$cd_log"
+}
+
+# ---- the CNI config for crishim's pods on containerd ----
+
+cni_subnet() { # 10.214.N.0/24
+    local cidr
+    cidr=$(pick_cidr CNI_CIDR 214)
+    echo "${cidr%.*}.0/24"
+}
+
+start_cni() {
+    local subnet
+    subnet=$(cni_subnet)
+    mkdir -p "$cni_conf_dir" "$cni_dir/ipam"
+    # No ipMasq: the host's firewall stays as it is (portmap's own chains
+    # come and go with the pods that map ports).
+    cat >"$cni_conf_dir/10-crishim-test.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "$cni_name",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$cni_bridge",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{"subnet": "$subnet"}]],
+        "routes": [{"dst": "0.0.0.0/0"}],
+        "dataDir": "$cni_dir/ipam"
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+EOF
+}
+
+stop_cni() {
+    if ip link show dev "$cni_bridge" >/dev/null 2>&1; then
+        ip link del dev "$cni_bridge" || log "could not delete bridge $cni_bridge"
+    fi
+}
+
+status_cni() {
+    if [ -f "$cni_conf_dir/10-crishim-test.conflist" ]; then
+        echo "cni:           $cni_conf_dir (bridge $cni_bridge, $(kv_get "$state" CNI_CIDR))"
+    else
+        echo "cni:           no config"
+        return 1
+    fi
+}
+
+env_cni() {
+    echo "CRISHIM_TEST_CNI_CONF_DIR=$cni_conf_dir"
+    echo "CRISHIM_TEST_CNI_BIN_DIR=/usr/lib/cni"
+    echo "CRISHIM_TEST_CNI_IPAM_DIR=$cni_dir/ipam/$cni_name"
+    echo "CRISHIM_TEST_CNI_BRIDGE=$cni_bridge"
+    echo "CRISHIM_TEST_STATE_DIR=$dir/crishim-state"
 }
 
 # ---- registries (Debian's docker-registry, distribution 2.8) ----

@@ -179,6 +179,8 @@ typedef struct cs_sandbox {
     cs_sandbox_state state;
     int64_t created_ns;
     const char *ip;
+    const char **additional_ips; /* the pod's other addresses (dual stack) */
+    size_t n_additional_ips;
     cs_ns_mode net, pid, ipc;
     cs_kvs labels, annotations;
     const char *runtime_handler;

@@ -6,22 +6,26 @@
 #include <string.h>
 
 #include "backend/imageref.h"
+#include "containerd/containers.h"
 #include "containerd/imagecache.h"
 #include "containerd/images.h"
 #include "containerd/internal.h"
 #include "containerd/registry.h"
+#include "containerd/sandbox.h"
 #include "util/mem.h"
 #include "util/time.h"
 
 static void ctrd_destroy(cs_backend *b)
 {
     ctrd_backend *d = ctrd_of(b);
+    ctrd_io_free(d->io); /* its resume pass calls containerd: before the client goes */
     if (d->cache_started)
         ctrd_image_cache_stop(d);
     reg_client_free(d->registry);
     ctrd_views_free(d);
     pthread_mutex_destroy(&d->views_mu);
     ctrd_client_free(d->client);
+    ctrd_pods_free(d);
     free(d->state_dir);
     free(d->cni_conf_dir);
     free(d->cni_bin_dir);
@@ -42,6 +46,20 @@ static const cs_backend_ops ctrd_ops = {
     .image_pull = ctrd_image_pull,
     .image_remove = ctrd_image_remove,
     .image_fs_info = ctrd_image_fs_info,
+    .sandbox_run = ctrd_sandbox_run,
+    .sandbox_stop = ctrd_sandbox_stop,
+    .sandbox_remove = ctrd_sandbox_remove,
+    .sandbox_status = ctrd_sandbox_status,
+    .sandbox_netns = ctrd_sandbox_netns,
+    .sandbox_list = ctrd_sandbox_list,
+    .container_create = ctrd_container_create,
+    .container_start = ctrd_container_start,
+    .container_stop = ctrd_container_stop,
+    .container_remove = ctrd_container_remove,
+    .container_status = ctrd_container_status,
+    .container_list = ctrd_container_list,
+    .container_update = ctrd_container_update,
+    .container_reopen_log = ctrd_container_reopen_log,
 };
 
 int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err)
@@ -71,6 +89,7 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     d->pause_is_default = d->pause_binary && cs_imageref_parse(d->pause_image, &pr, NULL) == 0 &&
                           !strcmp(pr.domain, "localhost");
     pthread_mutex_init(&d->views_mu, NULL);
+    ctrd_pods_init(d);
     /* Zero fields keep the registry client's defaults. */
     reg_options ro = {.progress_timeout_ms = opts->progress_timeout_ms,
                       .max_concurrent_downloads = opts->max_concurrent_downloads};
@@ -80,6 +99,8 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     }
     ctrd_image_cache_start(d);
     d->cache_started = true;
+    d->io = ctrd_io_new(ctrd_containers_resume, d);
+    d->logdrain = ctrd_io_drain(d->io);
     *out = &d->base;
     return 0;
 }

@@ -41,6 +41,7 @@ typedef struct ctrd_backend {
     char *cni_conf_dir; /* NULL: CTRD_CNI_CONF_DIR */
     char *cni_bin_dir;  /* NULL: CTRD_CNI_BIN_DIR */
     struct ctrd_cni *cni;              /* sandbox.c loads it */
+    struct ctrd_pods *pods;            /* sandbox.c: CNI reloads, pods being stopped */
     struct cs_logdrain *logdrain;      /* stdio.c: whose logs are still being written */
     struct ctrd_io *io;                /* stdio.c: the FIFO loop */
     struct cs_event_hub *hub;          /* events.c: GetContainerEvents */

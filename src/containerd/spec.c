@@ -734,6 +734,47 @@ static const struct {
     {"c", 5, 1, "rwm"}, {"c", 136, -1, "rwm"}, {"c", 5, 2, "rwm"}, {"c", 10, 200, "rwm"},
 };
 
+void ctrd_spec_write_limits(cs_jw *w, const cs_resources *r, bool swap)
+{
+    if (r->memory_limit != 0) {
+        cs_jw_key(w, "memory");
+        cs_jw_obj_begin(w);
+        cs_jw_kv_int(w, "limit", r->memory_limit);
+        if (swap) /* no swapping beyond the limit, as containerd */
+            cs_jw_kv_int(w, "swap", r->memory_limit);
+        cs_jw_obj_end(w);
+    }
+    bool cpu = r->cpu_shares != 0 || r->cpu_quota != 0 || r->cpu_period != 0 || (r->cpuset_cpus && *r->cpuset_cpus) ||
+               (r->cpuset_mems && *r->cpuset_mems);
+    if (cpu) {
+        cs_jw_key(w, "cpu");
+        cs_jw_obj_begin(w);
+        if (r->cpu_shares != 0)
+            cs_jw_kv_int(w, "shares", r->cpu_shares);
+        if (r->cpu_quota != 0)
+            cs_jw_kv_int(w, "quota", r->cpu_quota);
+        if (r->cpu_period != 0)
+            cs_jw_kv_int(w, "period", r->cpu_period);
+        if (r->cpuset_cpus && *r->cpuset_cpus)
+            cs_jw_kv_str(w, "cpus", r->cpuset_cpus);
+        if (r->cpuset_mems && *r->cpuset_mems)
+            cs_jw_kv_str(w, "mems", r->cpuset_mems);
+        cs_jw_obj_end(w);
+    }
+    if (r->unified.n)
+        write_kvs(w, "unified", &r->unified);
+}
+
+char *ctrd_spec_resources(const cs_resources *r, bool swap, cs_arena *a)
+{
+    cs_jw w;
+    cs_jw_init(&w);
+    cs_jw_obj_begin(&w);
+    ctrd_spec_write_limits(&w, r, swap);
+    cs_jw_obj_end(&w);
+    return take(&w, a);
+}
+
 static void write_container_resources(cs_jw *w, const cs_container_config *c, const cri_device *dev, bool privileged,
                                       bool swap)
 {
@@ -752,36 +793,8 @@ static void write_container_resources(cs_jw *w, const cs_container_config *c, co
             write_device_rule(w, true, dev[i].type, dev[i].major, dev[i].minor, dev[i].access);
     }
     cs_jw_arr_end(w);
-    const cs_resources *r = &c->resources;
-    if (c->has_resources) {
-        if (r->memory_limit != 0) {
-            cs_jw_key(w, "memory");
-            cs_jw_obj_begin(w);
-            cs_jw_kv_int(w, "limit", r->memory_limit);
-            if (swap) /* no swapping beyond the limit, as containerd */
-                cs_jw_kv_int(w, "swap", r->memory_limit);
-            cs_jw_obj_end(w);
-        }
-        bool cpu = r->cpu_shares != 0 || r->cpu_quota != 0 || r->cpu_period != 0 ||
-                   (r->cpuset_cpus && *r->cpuset_cpus) || (r->cpuset_mems && *r->cpuset_mems);
-        if (cpu) {
-            cs_jw_key(w, "cpu");
-            cs_jw_obj_begin(w);
-            if (r->cpu_shares != 0)
-                cs_jw_kv_int(w, "shares", r->cpu_shares);
-            if (r->cpu_quota != 0)
-                cs_jw_kv_int(w, "quota", r->cpu_quota);
-            if (r->cpu_period != 0)
-                cs_jw_kv_int(w, "period", r->cpu_period);
-            if (r->cpuset_cpus && *r->cpuset_cpus)
-                cs_jw_kv_str(w, "cpus", r->cpuset_cpus);
-            if (r->cpuset_mems && *r->cpuset_mems)
-                cs_jw_kv_str(w, "mems", r->cpuset_mems);
-            cs_jw_obj_end(w);
-        }
-        if (r->unified.n)
-            write_kvs(w, "unified", &r->unified);
-    }
+    if (c->has_resources)
+        ctrd_spec_write_limits(w, &c->resources, swap);
     cs_jw_obj_end(w);
 }
 

@@ -27,6 +27,7 @@
 #include "containerd/manifest.h"
 #include "util/arena.h"
 #include "util/error.h"
+#include "util/json.h"
 
 /* What the sandbox already has, on the host. */
 typedef struct ctrd_spec_sandbox_facts {
@@ -77,6 +78,13 @@ typedef struct ctrd_spec_input {
 int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_error *err);
 /* config.json of a pod's infra (pause) process. */
 int ctrd_spec_sandbox(const ctrd_spec_input *in, cs_arena *a, char **json, cs_error *err);
+
+/* A container's limits as OCI LinuxResources members (memory, cpu,
+ * unified): what the spec holds and what UpdateContainerResources sends
+ * (Tasks.Update). swap: the host accounts swap (see swap_accounting). */
+void ctrd_spec_write_limits(cs_jw *w, const cs_resources *r, bool swap);
+/* The same as one LinuxResources JSON object, in arena a. */
+char *ctrd_spec_resources(const cs_resources *r, bool swap, cs_arena *a);
 
 /* The cgroupsPath for a driver: cgroupfs "<parent>/<id>" (parent "" or
  * NULL: "/<id>"); systemd "<slice>:cri-containerd:<id>" (parent the slice,

@@ -8,6 +8,7 @@
 #include "containerd/api/services/introspection/v1/introspection.pb-c.h"
 #include "containerd/api/services/version/v1/version.pb-c.h"
 #include "containerd/internal.h"
+#include "containerd/sandbox.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "util/json.h"
 
@@ -130,7 +131,5 @@ void ctrd_status(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_status
         return;
     }
     out->runtime_ready = true;
-    /* Pod networks (CNI) come with the containerd backend's sandboxes. */
-    out->network_reason = "NetworkPluginNotReady";
-    out->network_message = "the containerd backend does not set up pod networks yet";
+    ctrd_network_status(ctrd_of(b), a, out);
 }

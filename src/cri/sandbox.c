@@ -130,6 +130,15 @@ Runtime__V1__PodSandboxStatus *cri_sandbox_status_msg(const cs_sandbox *s, cs_ar
     st->created_at = s->created_ns;
     st->network = CRI_ALLOC(a, Runtime__V1__PodSandboxNetworkStatus, RUNTIME__V1__POD_SANDBOX_NETWORK_STATUS__INIT);
     st->network->ip = (char *)(s->ip ? s->ip : "");
+    if (s->n_additional_ips) {
+        st->network->additional_ips = cs_arena_array(a, s->n_additional_ips, sizeof *st->network->additional_ips);
+        for (size_t i = 0; i < s->n_additional_ips; i++) {
+            Runtime__V1__PodIP *ip = CRI_ALLOC(a, Runtime__V1__PodIP, RUNTIME__V1__POD_IP__INIT);
+            ip->ip = (char *)s->additional_ips[i];
+            st->network->additional_ips[i] = ip;
+        }
+        st->network->n_additional_ips = s->n_additional_ips;
+    }
     st->linux = CRI_ALLOC(a, Runtime__V1__LinuxPodSandboxStatus, RUNTIME__V1__LINUX_POD_SANDBOX_STATUS__INIT);
     st->linux->namespaces = CRI_ALLOC(a, Runtime__V1__Namespace, RUNTIME__V1__NAMESPACE__INIT);
     st->linux->namespaces->options = cri_ns_options(s->net, s->pid, s->ipc, a);

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,5 +88,60 @@ int cs_send_all(int fd, const void *data, size_t len)
         p += w;
         len -= (size_t)w;
     }
+    return 0;
+}
+
+int cs_write_file(const char *path, const void *data, size_t len, mode_t mode, cs_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "create %s", path);
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            close(fd);
+            return cs_error_errno(err, CS_ERR_INTERNAL, e, "write %s", path);
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    if (close(fd) != 0)
+        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "write %s", path);
+    return 0;
+}
+
+/* nftw's callback has no argument: the walk's first failure, per thread. */
+static __thread int remove_errno;
+static __thread char remove_failed[256];
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int rc = type == FTW_DP ? rmdir(path) : unlink(path);
+    if (rc != 0 && errno != ENOENT && !remove_errno) {
+        remove_errno = errno;
+        snprintf(remove_failed, sizeof remove_failed, "%s", path);
+    }
+    return 0; /* remove what can be removed */
+}
+
+int cs_remove_tree(const char *path, cs_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : cs_error_errno(err, CS_ERR_INTERNAL, errno, "remove %s", path);
+    remove_errno = 0;
+    remove_failed[0] = '\0';
+    if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 && errno != ENOENT && !remove_errno) {
+        remove_errno = errno;
+        snprintf(remove_failed, sizeof remove_failed, "%s", path);
+    }
+    if (remove_errno)
+        return cs_error_errno(err, CS_ERR_INTERNAL, remove_errno, "remove %s", remove_failed);
     return 0;
 }

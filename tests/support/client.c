@@ -495,8 +495,18 @@ void tc_daemon_up(tc_daemon *d, const char *suite, const char *extra_flag)
     snprintf(d->log, sizeof d->log, "%s/crishim-%s.log", dir, suite);
     char backend[64], endpoint[512];
     tc_backend_flags(backend, sizeof backend, endpoint, sizeof endpoint);
-    d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, backend, endpoint, "--log-level=debug",
-                             extra_flag, NULL);
+    if (strcmp(tc_backend(), "containerd") == 0) {
+        /* pods get the env's own CNI network and keep their files under it */
+        char conf[600], bin[600], state[600];
+        snprintf(conf, sizeof conf, "--cni-conf-dir=%s", tc_need_env("CRISHIM_TEST_CNI_CONF_DIR"));
+        snprintf(bin, sizeof bin, "--cni-bin-dir=%s", tc_need_env("CRISHIM_TEST_CNI_BIN_DIR"));
+        snprintf(state, sizeof state, "--state-dir=%s", tc_need_env("CRISHIM_TEST_STATE_DIR"));
+        d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, backend, endpoint, conf, bin, state,
+                                 "--log-level=debug", extra_flag, NULL);
+    } else {
+        d->pid = tc_daemon_start(tc_need_env("CRISHIM_BIN"), d->sock, d->log, backend, endpoint,
+                                 "--log-level=debug", extra_flag, NULL);
+    }
     ck_assert_msg(d->pid > 0, "crishim did not start; see %s", d->log);
     char target[300];
     snprintf(target, sizeof target, "unix:%s", d->sock);

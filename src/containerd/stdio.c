@@ -1,0 +1,441 @@
+/* The FIFO loop of the containerd backend; see stdio.h. One thread waits in
+ * epoll_wait (no timeout while idle) on every container's stdout and stderr
+ * read ends plus an eventfd that says "the cancel queue has work" or "stop".
+ * Level-triggered: each ready stream gets a bounded number of reads a turn,
+ * so one chatty container can't starve the others.
+ *
+ * Ownership: an entry lives in the drain table from ctrd_io_add on; only the
+ * loop's thread takes it out and frees it (both streams at EOF, or a cancel
+ * from the queue), so an epoll event never names freed memory. Other threads
+ * reach an entry only through cs_logdrain_with, under the table's lock.
+ *
+ * EOF without a writer: a FIFO opened O_NONBLOCK with no writer reports no
+ * EPOLLHUP until a writer has come and gone (the kernel remembers the writer
+ * count at open), so a fresh container's streams are quiet until its shim
+ * connects. A resumed one (the shim connected long ago) gets one read at
+ * add: 0 then means the writer is already gone. */
+#include "containerd/stdio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/crilog.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+/* One read's size (the loop's single buffer) and how many reads a stream
+ * gets per turn. */
+#define READ_CHUNK 65536
+#define READS_PER_TURN 4
+#define MAX_EVENTS 64
+/* The resume pass: each try's deadline, and the pause between tries. */
+#define RESUME_TIMEOUT_MS 3000
+#define RESUME_RETRY_MS 2000
+/* The longest an exit report waits for a container's log to drain. */
+#define DRAIN_WAIT_MS 2000
+
+struct entry;
+
+typedef struct stream {
+    struct entry *e;
+    cs_crilog_stream which;
+    int fd; /* -1 once ended */
+} stream;
+
+/* One container (the drain table's user). */
+typedef struct entry {
+    char id[80];
+    cs_crilog *log;
+    stream s[2];
+} entry;
+
+typedef struct cancel {
+    struct cancel *next;
+    char id[80];
+} cancel;
+
+struct ctrd_io {
+    cs_logdrain *drain;
+    int epfd, wakefd;
+    pthread_t thread;
+    bool started;
+    atomic_bool stopping;
+    ctrd_io_resume_fn resume;
+    void *resume_arg;
+    pthread_mutex_t mu; /* the cancel queue */
+    cancel *cancels;
+    char *buf; /* the loop thread's */
+};
+
+/* ---- entries ---- */
+
+static void entry_free(entry *e)
+{
+    for (int i = 0; i < 2; i++)
+        if (e->s[i].fd >= 0)
+            close(e->s[i].fd);
+    cs_crilog_close(e->log);
+    free(e);
+}
+
+static void entry_release(void *user)
+{
+    entry_free(user);
+}
+
+/* Loop thread: id leaves the table (waking waiters) and is freed. */
+static void entry_done(ctrd_io *io, entry *e)
+{
+    for (int i = 0; i < 2; i++) {
+        if (e->s[i].fd >= 0) {
+            epoll_ctl(io->epfd, EPOLL_CTL_DEL, e->s[i].fd, NULL);
+            close(e->s[i].fd);
+            e->s[i].fd = -1;
+        }
+    }
+    entry *got = cs_logdrain_remove(io->drain, e->id, NULL);
+    if (got && got != e) /* cannot happen: ids start once */
+        cs_warn("container log table out of step", "id", e->id, NULL);
+    entry_free(e);
+}
+
+/* Loop thread: the stream's writer is gone and its bytes are read. True
+ * when the whole entry is done (and freed). */
+static bool stream_ended(ctrd_io *io, stream *st)
+{
+    entry *e = st->e;
+    cs_crilog_flush(e->log, st->which, cs_time_now_ns());
+    epoll_ctl(io->epfd, EPOLL_CTL_DEL, st->fd, NULL);
+    close(st->fd);
+    st->fd = -1;
+    if (e->s[0].fd >= 0 || e->s[1].fd >= 0)
+        return false;
+    entry_done(io, e);
+    return true;
+}
+
+/* Reads what the stream has, at most max reads. 1: EOF (the writer is
+ * gone, everything read); 0: more may come. */
+static int drain_stream(stream *st, char *buf, size_t cap, int max)
+{
+    for (int i = 0; i < max; i++) {
+        ssize_t n = read(st->fd, buf, cap);
+        if (n > 0) {
+            cs_crilog_feed(st->e->log, st->which, cs_time_now_ns(), buf, (size_t)n);
+            continue;
+        }
+        if (n == 0)
+            return 1;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            cs_warn("cannot read a container's output", "id", st->e->id, "error", strerror(errno), NULL);
+        return errno == EAGAIN ? 0 : 1;
+    }
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+static void wake(ctrd_io *io)
+{
+    uint64_t one = 1;
+    ssize_t n = write(io->wakefd, &one, sizeof one);
+    (void)n; /* a full counter wakes the loop all the same */
+}
+
+static void run_cancels(ctrd_io *io)
+{
+    pthread_mutex_lock(&io->mu);
+    cancel *q = io->cancels;
+    io->cancels = NULL;
+    pthread_mutex_unlock(&io->mu);
+    while (q) {
+        cancel *next = q->next;
+        /* Under the table's lock nobody else frees it; the loop is this
+         * thread, so no event for it is in flight. */
+        entry *e = cs_logdrain_remove(io->drain, q->id, NULL);
+        if (e) {
+            for (int i = 0; i < 2; i++)
+                if (e->s[i].fd >= 0)
+                    epoll_ctl(io->epfd, EPOLL_CTL_DEL, e->s[i].fd, NULL);
+            entry_free(e);
+        }
+        free(q);
+        q = next;
+    }
+}
+
+/* The resume pass, retried until it works (containerd may be down at
+ * start). Returns the ms until the next try, -1 when done. */
+static int try_resume(ctrd_io *io)
+{
+    cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + RESUME_TIMEOUT_MS, .cancelled = &io->stopping};
+    if (io->resume(io, &ctx, io->resume_arg) != 0)
+        return RESUME_RETRY_MS;
+    cs_logdrain_ready(io->drain);
+    return -1;
+}
+
+static void *loop_main(void *arg)
+{
+    ctrd_io *io = arg;
+    int64_t resume_at = io->resume ? cs_time_mono_ms() : -1;
+    struct epoll_event ev[MAX_EVENTS];
+    while (!atomic_load(&io->stopping)) {
+        if (resume_at >= 0 && cs_time_mono_ms() >= resume_at) {
+            int retry = try_resume(io);
+            resume_at = retry < 0 ? -1 : cs_time_mono_ms() + retry;
+        }
+        int timeout = -1;
+        if (resume_at >= 0) {
+            int64_t left = resume_at - cs_time_mono_ms();
+            timeout = left > 0 ? (int)left : 0;
+        }
+        int n = epoll_wait(io->epfd, ev, MAX_EVENTS, timeout);
+        if (n < 0 && errno != EINTR) {
+            cs_err("container output loop: epoll_wait failed", "error", strerror(errno), NULL);
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            stream *st = ev[i].data.ptr;
+            if (!st) {
+                uint64_t count;
+                ssize_t r = read(io->wakefd, &count, sizeof count);
+                (void)r;
+                continue;
+            }
+            if (drain_stream(st, io->buf, READ_CHUNK, READS_PER_TURN) == 1)
+                stream_ended(io, st);
+        }
+        run_cancels(io);
+    }
+    return NULL;
+}
+
+/* ---- the API ---- */
+
+ctrd_io *ctrd_io_new(ctrd_io_resume_fn resume, void *arg)
+{
+    ctrd_io *io = cs_xcalloc(1, sizeof *io);
+    io->drain = cs_logdrain_new();
+    io->resume = resume;
+    io->resume_arg = arg;
+    io->buf = cs_xmalloc(READ_CHUNK);
+    atomic_init(&io->stopping, false);
+    pthread_mutex_init(&io->mu, NULL);
+    io->epfd = epoll_create1(EPOLL_CLOEXEC);
+    io->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (io->epfd < 0 || io->wakefd < 0 || epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->wakefd, &wev) != 0 ||
+        pthread_create(&io->thread, NULL, loop_main, io) != 0) {
+        cs_err("cannot start the container output loop", "error", strerror(errno), NULL);
+        cs_logdrain_stop(io->drain); /* nobody would ever drain: don't make anyone wait */
+        atomic_store(&io->stopping, true);
+        return io;
+    }
+    io->started = true;
+    if (!resume)
+        cs_logdrain_ready(io->drain);
+    return io;
+}
+
+void ctrd_io_free(ctrd_io *io)
+{
+    if (!io)
+        return;
+    atomic_store(&io->stopping, true);
+    cs_logdrain_stop(io->drain);
+    if (io->started) {
+        wake(io);
+        pthread_join(io->thread, NULL);
+    }
+    for (cancel *q = io->cancels, *next; q; q = next) {
+        next = q->next;
+        free(q);
+    }
+    cs_logdrain_free(io->drain, entry_release);
+    if (io->wakefd >= 0)
+        close(io->wakefd);
+    if (io->epfd >= 0)
+        close(io->epfd);
+    pthread_mutex_destroy(&io->mu);
+    free(io->buf);
+    free(io);
+}
+
+cs_logdrain *ctrd_io_drain(ctrd_io *io)
+{
+    return io->drain;
+}
+
+const char *ctrd_io_path(const char *dir, const char *name, cs_arena *a)
+{
+    return cs_arena_printf(a, "%s/%s", dir, name);
+}
+
+static int make_fifo(const char *dir, const char *name, cs_error *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return cs_error_set(err, CS_ERR_INVALID, "fifo path under %s is too long", dir);
+    if (mkfifo(path, 0700) != 0 && errno != EEXIST)
+        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "mkfifo %s", path);
+    return 0;
+}
+
+int ctrd_io_mkfifos(const char *dir, bool tty, cs_error *err)
+{
+    if (cs_mkdir_p(dir, 0700, err) != 0)
+        return -1;
+    if (make_fifo(dir, CTRD_IO_STDOUT, err) != 0)
+        return -1;
+    return tty ? 0 : make_fifo(dir, CTRD_IO_STDERR, err);
+}
+
+int ctrd_io_rmfifos(const char *dir, cs_error *err)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) {
+        if (errno == ENOENT)
+            return 0;
+        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "open %s", dir);
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (unlinkat(dirfd(dp), de->d_name, 0) != 0 && errno != ENOENT && rc == 0)
+            rc = cs_error_errno(err, CS_ERR_INTERNAL, errno, "remove %s/%s", dir, de->d_name);
+    }
+    closedir(dp);
+    if (rc == 0 && rmdir(dir) != 0 && errno != ENOENT)
+        rc = cs_error_errno(err, CS_ERR_INTERNAL, errno, "remove %s", dir);
+    return rc;
+}
+
+static int open_stream(entry *e, int i, const char *dir, const char *name, cs_error *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return cs_error_set(err, CS_ERR_INVALID, "fifo path under %s is too long", dir);
+    e->s[i].fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (e->s[i].fd < 0)
+        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "open fifo %s", path);
+    return 0;
+}
+
+int ctrd_io_add(ctrd_io *io, const char *id, const char *dir, bool tty, const char *log_path, bool resume,
+                cs_error *err)
+{
+    if (strlen(id) >= sizeof ((entry *)0)->id)
+        return cs_error_set(err, CS_ERR_INVALID, "container id %s is too long", id);
+    if (atomic_load(&io->stopping))
+        return cs_error_set(err, CS_ERR_UNAVAILABLE, "shutting down");
+    if (ctrd_io_active(io, id))
+        return 1;
+    entry *e = cs_xcalloc(1, sizeof *e);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    for (int i = 0; i < 2; i++)
+        e->s[i] = (stream){.e = e, .which = i ? CS_CRILOG_STDERR : CS_CRILOG_STDOUT, .fd = -1};
+    if (cs_crilog_open(log_path, id, &e->log, err) != 0 || open_stream(e, 0, dir, CTRD_IO_STDOUT, err) != 0 ||
+        (!tty && open_stream(e, 1, dir, CTRD_IO_STDERR, err) != 0)) {
+        entry_free(e);
+        return cs_error_wrap(err, "container %s output", id);
+    }
+    if (resume) {
+        /* The shim's writers connected before this open: a read says
+         * whether they are still there (0: gone, the stream ended). This
+         * thread owns the entry until it is in the table; a pipe holds
+         * 64 KiB, so the reads end. */
+        char probe[4096];
+        for (int i = 0; i < 2; i++) {
+            if (e->s[i].fd >= 0 && drain_stream(&e->s[i], probe, sizeof probe, 1 << 20) == 1) {
+                cs_crilog_flush(e->log, e->s[i].which, cs_time_now_ns());
+                close(e->s[i].fd);
+                e->s[i].fd = -1;
+            }
+        }
+        if (e->s[0].fd < 0 && e->s[1].fd < 0) {
+            entry_free(e);
+            return 0; /* its log is complete: nothing to wait for */
+        }
+    }
+    if (!cs_logdrain_add(io->drain, id, e)) {
+        entry_free(e);
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (e->s[i].fd < 0)
+            continue;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->s[i]};
+        if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, e->s[i].fd, &ev) != 0) {
+            int saved = errno;
+            ctrd_io_cancel(io, id);
+            return cs_error_errno(err, CS_ERR_INTERNAL, saved, "container %s output: epoll", id);
+        }
+    }
+    return 0;
+}
+
+void ctrd_io_cancel(ctrd_io *io, const char *id)
+{
+    if (strlen(id) >= sizeof ((cancel *)0)->id)
+        return;
+    cancel *q = cs_xcalloc(1, sizeof *q);
+    snprintf(q->id, sizeof q->id, "%s", id);
+    pthread_mutex_lock(&io->mu);
+    q->next = io->cancels;
+    io->cancels = q;
+    pthread_mutex_unlock(&io->mu);
+    wake(io);
+}
+
+static int reopen_locked(void *user, void *arg)
+{
+    return cs_crilog_reopen(((entry *)user)->log, arg);
+}
+
+int ctrd_io_reopen(ctrd_io *io, const char *id, cs_error *err)
+{
+    int rc = cs_logdrain_with(io->drain, id, reopen_locked, err, 1);
+    if (rc == 1)
+        return cs_error_set(err, CS_ERR_CONFLICT, "container %s has no log being written", id);
+    return rc;
+}
+
+static int present(void *user, void *arg)
+{
+    (void)user;
+    (void)arg;
+    return 1;
+}
+
+bool ctrd_io_active(ctrd_io *io, const char *id)
+{
+    return cs_logdrain_with(io->drain, id, present, NULL, 0) == 1;
+}
+
+void ctrd_io_wait_drained(ctrd_io *io, const char *const *ids, size_t n, const cs_ctx *ctx)
+{
+    if (n == 0)
+        return;
+    int64_t deadline = cs_time_mono_ms() + DRAIN_WAIT_MS;
+    if (ctx && ctx->deadline_ms > 0 && ctx->deadline_ms < deadline)
+        deadline = ctx->deadline_ms;
+    if (!cs_logdrain_wait(io->drain, ids, n, deadline) && !atomic_load(&io->stopping))
+        cs_debug("reporting an exit before its log drained", "id", ids[0], NULL);
+}
