@@ -431,11 +431,5 @@ bool ctrd_io_active(ctrd_io *io, const char *id)
 
 void ctrd_io_wait_drained(ctrd_io *io, const char *const *ids, size_t n, const cs_ctx *ctx)
 {
-    if (n == 0)
-        return;
-    int64_t deadline = cs_time_mono_ms() + DRAIN_WAIT_MS;
-    if (ctx && ctx->deadline_ms > 0 && ctx->deadline_ms < deadline)
-        deadline = ctx->deadline_ms;
-    if (!cs_logdrain_wait(io->drain, ids, n, deadline) && !atomic_load(&io->stopping))
-        cs_debug("reporting an exit before its log drained", "id", ids[0], NULL);
+    cs_logdrain_wait_report(io->drain, ids, n, ctx, DRAIN_WAIT_MS);
 }

@@ -80,6 +80,15 @@ static char *lines_of(const char *log)
     return out;
 }
 
+/* Waits (3 s at most) until the loop has written something to log. */
+static void wait_written(const char *log)
+{
+    struct stat st = {0};
+    for (int i = 0; i < 300 && (stat(log, &st) != 0 || st.st_size == 0); i++)
+        usleep(10000);
+    ck_assert_int_gt(st.st_size, 0);
+}
+
 static bool drained(ctrd_io *io, const char *id, int64_t ms)
 {
     const char *ids[] = {id};
@@ -231,11 +240,7 @@ START_TEST(reopen_after_rotation)
     add_one(io, "rot", false, dir, log);
     int out = open_writer(dir, CTRD_IO_STDOUT), er = open_writer(dir, CTRD_IO_STDERR);
     put(out, "before\n");
-    /* the line is in the file before the rotation */
-    struct stat st = {0};
-    for (int i = 0; i < 300 && (stat(log, &st) != 0 || st.st_size == 0); i++)
-        usleep(10000);
-    ck_assert_int_gt(st.st_size, 0);
+    wait_written(log); /* the line is in the file before the rotation */
     char rotated[512];
     snprintf(rotated, sizeof rotated, "%s.1", log);
     ck_assert_int_eq(rename(log, rotated), 0);
@@ -292,10 +297,7 @@ START_TEST(resume_after_restart)
     shim s;
     shim_open(dir, &s);
     put(s.out_w, "first\n");
-    struct stat st = {0};
-    for (int i = 0; i < 300 && (stat(log, &st) != 0 || st.st_size == 0); i++)
-        usleep(10000);
-    ck_assert_int_gt(st.st_size, 0);
+    wait_written(log);
     ctrd_io_free(io);
     put(s.out_w, "while away\n");
     put(s.err_w, "err away\n");
