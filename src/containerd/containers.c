@@ -702,18 +702,41 @@ int ctrd_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_er
 
 /* ---- stop and remove ---- */
 
+/* After a task call failed: true when the task has ended anyway (gone, or
+ * stopped: *t then says how), which is what the caller wanted. A
+ * concurrent stop or remove makes the shim go mid-call ("ttrpc: closed"). */
+static bool task_ended(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_task *t)
+{
+    cs_error e;
+    if (ctrd_task_get(d, ctx, id, NULL, t, &e) == 0)
+        return t->status == CTRD_TASK_STOPPED;
+    memset(t, 0, sizeof *t);
+    return e.code == CS_ERR_NOT_FOUND;
+}
+
 /* Waits for the task's exit (bounded by ctx); 1 when ctx ended first. */
 static int wait_exit(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_task *t, cs_error *err)
 {
     cs_error e;
     if (ctrd_task_wait(d, ctx, id, NULL, t, &e) == 0)
         return 0;
-    if (e.code == CS_ERR_NOT_FOUND) { /* gone meanwhile: deleted by whoever saw the exit */
-        memset(t, 0, sizeof *t);
-        return 0;
-    }
     if (e.code == CS_ERR_DEADLINE || cs_ctx_done(ctx))
         return 1;
+    cs_ctx c = cs_ctx_within(NULL, KILL_WAIT_MS);
+    if (task_ended(d, &c, id, t))
+        return 0;
+    if (err)
+        *err = e;
+    return -1;
+}
+
+/* Tasks.Kill; a task that ended meanwhile is success too. */
+static int kill_task(ctrd_backend *d, const cs_ctx *ctx, const char *id, int sig, bool all, cs_error *err)
+{
+    cs_error e;
+    ctrd_task t;
+    if (ctrd_task_kill(d, ctx, id, NULL, sig, all, &e) == 0 || task_ended(d, ctx, id, &t))
+        return 0;
     if (err)
         *err = e;
     return -1;
@@ -748,14 +771,14 @@ static int stop_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r,
         state_parse(r->state_json, a, &st);
         int rc = 1;
         if (timeout_s > 0 && st.stop_signal != SIGKILL) {
-            if (ctrd_task_kill(d, ctx, r->id, NULL, st.stop_signal, false, err) != 0)
+            if (kill_task(d, ctx, r->id, st.stop_signal, false, err) != 0)
                 return -1;
             cs_ctx grace = cs_ctx_within(ctx, timeout_s * 1000);
             if ((rc = wait_exit(d, &grace, r->id, &t, err)) < 0)
                 return -1;
         }
         if (rc == 1) {
-            if (ctrd_task_kill(d, ctx, r->id, NULL, SIGKILL, true, err) != 0)
+            if (kill_task(d, ctx, r->id, SIGKILL, true, err) != 0)
                 return -1;
             cs_ctx w = cs_ctx_within(ctx, KILL_WAIT_MS);
             if ((rc = wait_exit(d, &w, r->id, &t, err)) != 0)
@@ -775,11 +798,10 @@ int ctrd_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_
 /* Tasks.Delete, tolerating a concurrent remove that deleted it first. */
 static int delete_task(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_error *err)
 {
-    cs_error e;
+    cs_error e, ge;
+    ctrd_task t;
     if (ctrd_task_delete(d, ctx, id, NULL, NULL, &e) == 0)
         return 0;
-    ctrd_task t;
-    cs_error ge;
     if (ctrd_task_get(d, ctx, id, NULL, &t, &ge) != 0 && ge.code == CS_ERR_NOT_FOUND)
         return 0;
     if (err)
@@ -794,7 +816,7 @@ static int remove_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *
     ctrd_task t;
     if (ctrd_task_get(d, ctx, r->id, NULL, &t, NULL) == 0) {
         if (t.status != CTRD_TASK_STOPPED) {
-            if (ctrd_task_kill(d, ctx, r->id, NULL, SIGKILL, true, err) != 0)
+            if (kill_task(d, ctx, r->id, SIGKILL, true, err) != 0)
                 return -1;
             cs_ctx w = cs_ctx_within(ctx, KILL_WAIT_MS);
             if (wait_exit(d, &w, r->id, &t, err) < 0)

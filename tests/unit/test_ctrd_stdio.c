@@ -316,6 +316,27 @@ START_TEST(resume_after_restart)
     /* the writer gone before the resume: the log is complete at once */
     ck_assert_int_eq(ctrd_io_add(io, "res", dir, false, log, true, &err), 0);
     ck_assert(!ctrd_io_active(io, "res"));
+    /* gone, but a pipe still full of its bytes (the shim's reader keeps
+     * them): every one is read, then the log is complete */
+    shim_open(dir, &s);
+    char *big = malloc(60001);
+    memset(big, 'y', 60000);
+    big[59999] = '\n';
+    big[60000] = '\0';
+    put(s.out_w, big);
+    close(s.out_w);
+    close(s.err_w);
+    ck_assert_int_eq(ctrd_io_add(io, "res", dir, false, log, true, &err), 0);
+    ck_assert(!ctrd_io_active(io, "res"));
+    close(s.out_r);
+    close(s.err_r);
+    got = lines_of(log);
+    size_t ys = 0;
+    for (const char *q = got; *q; q++)
+        ys += *q == 'y';
+    ck_assert_uint_eq(ys, 59999 + 2); /* and the two of "away" */
+    free(got);
+    free(big);
     ctrd_io_free(io);
 }
 END_TEST
