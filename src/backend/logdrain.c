@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/log.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #define BUCKETS 256
 #define ID_MAX 80
@@ -154,4 +156,18 @@ bool cs_logdrain_wait(cs_logdrain *t, const char *const *ids, size_t n, int64_t 
     }
     pthread_mutex_unlock(&t->mu);
     return drained;
+}
+
+void cs_logdrain_wait_report(cs_logdrain *t, const char *const *ids, size_t n, const cs_ctx *ctx, int64_t max_ms)
+{
+    if (n == 0)
+        return;
+    cs_ctx w = cs_ctx_within(ctx, max_ms);
+    if (!cs_logdrain_wait(t, ids, n, w.deadline_ms)) {
+        pthread_mutex_lock(&t->mu);
+        bool stopping = t->stopping;
+        pthread_mutex_unlock(&t->mu);
+        if (!stopping)
+            cs_debug("reporting an exit before its log drained", "id", ids[0], NULL);
+    }
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/ctx.h"
+
 typedef struct cs_logdrain cs_logdrain;
 
 /* Not ready: cs_logdrain_wait also waits for cs_logdrain_ready (after a
@@ -38,5 +40,10 @@ void cs_logdrain_stop(cs_logdrain *t);
 /* Waits until none of ids is in the table (and the table is ready), or until
  * deadline_ms (CLOCK_MONOTONIC, cs_time_mono_ms). True when drained. */
 bool cs_logdrain_wait(cs_logdrain *t, const char *const *ids, size_t n, int64_t deadline_ms);
+
+/* What an exit report waits: until ids are drained, at most max_ms and
+ * never past ctx's deadline; a wait that ends undrained (but not for a
+ * shutdown) is logged at debug level. n 0: returns at once. */
+void cs_logdrain_wait_report(cs_logdrain *t, const char *const *ids, size_t n, const cs_ctx *ctx, int64_t max_ms);
 
 #endif

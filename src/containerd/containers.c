@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
@@ -208,12 +207,24 @@ static int lookup_or_gone(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs
     return -1;
 }
 
-static cs_ctx bounded(const cs_ctx *ctx, int64_t ms)
+/* What an op does to the record it names (arg: the op's own input). */
+typedef int (*record_fn)(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, const void *arg, cs_arena *a,
+                         cs_error *err);
+
+/* An op on one container in an arena of its own: lookup (an absent one is
+ * success when absent_ok: stop and remove are idempotent), then fn, its
+ * error saying "<what> container <id>". */
+static int on_record(cs_backend *b, const cs_ctx *ctx, const char *id, bool absent_ok, record_fn fn,
+                     const void *arg, const char *what, cs_error *err)
 {
-    cs_ctx c = {.deadline_ms = cs_time_mono_ms() + ms, .cancelled = ctx ? ctx->cancelled : NULL};
-    if (ctx && ctx->deadline_ms && ctx->deadline_ms < c.deadline_ms)
-        c.deadline_ms = ctx->deadline_ms;
-    return c;
+    ctrd_backend *d = ctrd_of(b);
+    cs_arena *a = cs_arena_new();
+    ctrd_record r;
+    int rc = absent_ok ? lookup_or_gone(d, ctx, id, a, &r, err) : lookup(d, ctx, id, a, &r, err);
+    if (rc == 0 && fn(d, ctx, &r, arg, a, err) != 0)
+        rc = cs_error_wrap(err, "%s container %s", what, id);
+    cs_arena_free(a);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- OOM: the cgroup's own count, read before the task is deleted ---- */
@@ -463,18 +474,6 @@ static int parse_signal(const char *s)
     return SIGTERM;
 }
 
-static int random_id(cs_arena *a, const char **id, cs_error *err)
-{
-    unsigned char r[32];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "getrandom");
-    char *s = cs_arena_alloc(a, 2 * sizeof r + 1);
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(s + 2 * i, 3, "%02x", r[i]);
-    *id = s;
-    return 0;
-}
-
 /* A container name is unique in its pod (name and attempt), as CRI wants. */
 static int check_name(ctrd_backend *d, const cs_ctx *ctx, const cs_container_config *c, const char *sandbox_id,
                       cs_arena *a, cs_error *err)
@@ -567,7 +566,7 @@ static int create_steps(create_job *j, const cs_ctx *ctx, cs_arena *a, cs_error 
         return cs_error_set(err, CS_ERR_CONFLICT, "pod sandbox %s is not ready: create containers in a running pod",
                             cfg->sandbox_id);
     if (check_name(d, ctx, cfg, j->sb.id, a, err) != 0 || image_of(j, ctx, a, err) != 0 ||
-        make_host_paths(cfg, err) != 0 || random_id(a, &j->id, err) != 0)
+        make_host_paths(cfg, err) != 0 || ctrd_record_new_id(a, &j->id, err) != 0)
         return -1;
     if (cfg->log_path && *cfg->log_path && j->sb.config.log_directory && *j->sb.config.log_directory)
         j->log_path = cs_arena_printf(a, "%s/%s", j->sb.config.log_directory, cfg->log_path);
@@ -617,7 +616,7 @@ int ctrd_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_c
     int rc = create_steps(&j, ctx, a, err);
     if (rc != 0) {
         /* undo with time of its own: the request's may be what ran out */
-        cs_ctx c = bounded(NULL, KILL_WAIT_MS);
+        cs_ctx c = cs_ctx_within(NULL, KILL_WAIT_MS);
         if (j.snapshot)
             ctrd_snapshot_remove(j.d, &c, j.id, NULL);
         if (j.fifos)
@@ -638,7 +637,7 @@ int ctrd_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_c
  * says EXITED with StartError rather than CREATED forever. */
 static void start_failed(ctrd_backend *d, const ctrd_record *r, ctr_state *st, const cs_error *why, cs_arena *a)
 {
-    cs_ctx c = bounded(NULL, KILL_WAIT_MS);
+    cs_ctx c = cs_ctx_within(NULL, KILL_WAIT_MS);
     ctrd_task_kill(d, &c, r->id, NULL, SIGKILL, true, NULL);
     ctrd_task_delete(d, &c, r->id, NULL, NULL, NULL);
     st->exited = true;
@@ -649,8 +648,10 @@ static void start_failed(ctrd_backend *d, const ctrd_record *r, ctr_state *st, c
     ctrd_record_set_state(d, &c, r->id, state_format(st, a), a, NULL);
 }
 
-static int start_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, cs_arena *a, cs_error *err)
+static int start_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, const void *arg, cs_arena *a,
+                        cs_error *err)
 {
+    (void)arg;
     ctr_state st;
     state_parse(r->state_json, a, &st);
     ctrd_task t;
@@ -696,17 +697,22 @@ static int start_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r
 
 int ctrd_container_start(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
 {
-    ctrd_backend *d = ctrd_of(b);
-    cs_arena *a = cs_arena_new();
-    ctrd_record r;
-    int rc = lookup(d, ctx, id, a, &r, err);
-    if (rc == 0 && (rc = start_record(d, ctx, &r, a, err)) != 0)
-        cs_error_wrap(err, "start container %s", id);
-    cs_arena_free(a);
-    return rc;
+    return on_record(b, ctx, id, false, start_record, NULL, "start", err);
 }
 
 /* ---- stop and remove ---- */
+
+/* After a task call failed: true when the task has ended anyway (gone, or
+ * stopped: *t then says how), which is what the caller wanted. A
+ * concurrent stop or remove makes the shim go mid-call ("ttrpc: closed"). */
+static bool task_ended(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_task *t)
+{
+    cs_error e;
+    if (ctrd_task_get(d, ctx, id, NULL, t, &e) == 0)
+        return t->status == CTRD_TASK_STOPPED;
+    memset(t, 0, sizeof *t);
+    return e.code == CS_ERR_NOT_FOUND;
+}
 
 /* Waits for the task's exit (bounded by ctx); 1 when ctx ended first. */
 static int wait_exit(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_task *t, cs_error *err)
@@ -714,12 +720,35 @@ static int wait_exit(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_ta
     cs_error e;
     if (ctrd_task_wait(d, ctx, id, NULL, t, &e) == 0)
         return 0;
-    if (e.code == CS_ERR_NOT_FOUND) { /* gone meanwhile: deleted by whoever saw the exit */
-        memset(t, 0, sizeof *t);
-        return 0;
-    }
     if (e.code == CS_ERR_DEADLINE || cs_ctx_done(ctx))
         return 1;
+    cs_ctx c = cs_ctx_within(NULL, KILL_WAIT_MS);
+    if (task_ended(d, &c, id, t))
+        return 0;
+    if (err)
+        *err = e;
+    return -1;
+}
+
+/* Tasks.Kill; a task that ended meanwhile is success too. */
+static int kill_task(ctrd_backend *d, const cs_ctx *ctx, const char *id, int sig, bool all, cs_error *err)
+{
+    cs_error e;
+    ctrd_task t;
+    if (ctrd_task_kill(d, ctx, id, NULL, sig, all, &e) == 0 || task_ended(d, ctx, id, &t))
+        return 0;
+    if (err)
+        *err = e;
+    return -1;
+}
+
+/* Tasks.Get of the init process; *have false (and 0) when there is none. */
+static int task_of(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_task *t, bool *have, cs_error *err)
+{
+    cs_error e;
+    *have = ctrd_task_get(d, ctx, id, NULL, t, &e) == 0;
+    if (*have || e.code == CS_ERR_NOT_FOUND)
+        return 0;
     if (err)
         *err = e;
     return -1;
@@ -727,33 +756,31 @@ static int wait_exit(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_ta
 
 /* Stops the task: the stop signal, SIGKILL after timeout_s (0: at once),
  * then the exit is recorded and the task deleted. No task: nothing to do. */
-static int stop_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, int64_t timeout_s, cs_arena *a,
+static int stop_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, const void *arg, cs_arena *a,
                        cs_error *err)
 {
+    int64_t timeout_s = *(const int64_t *)arg;
     ctrd_task t;
-    cs_error e;
-    if (ctrd_task_get(d, ctx, r->id, NULL, &t, &e) != 0) {
-        if (e.code == CS_ERR_NOT_FOUND)
-            return 0;
-        if (err)
-            *err = e;
+    bool have;
+    if (task_of(d, ctx, r->id, &t, &have, err) != 0)
         return -1;
-    }
+    if (!have)
+        return 0;
     if (t.status != CTRD_TASK_STOPPED) {
         ctr_state st;
         state_parse(r->state_json, a, &st);
         int rc = 1;
         if (timeout_s > 0 && st.stop_signal != SIGKILL) {
-            if (ctrd_task_kill(d, ctx, r->id, NULL, st.stop_signal, false, err) != 0)
+            if (kill_task(d, ctx, r->id, st.stop_signal, false, err) != 0)
                 return -1;
-            cs_ctx grace = bounded(ctx, timeout_s * 1000);
+            cs_ctx grace = cs_ctx_within(ctx, timeout_s * 1000);
             if ((rc = wait_exit(d, &grace, r->id, &t, err)) < 0)
                 return -1;
         }
         if (rc == 1) {
-            if (ctrd_task_kill(d, ctx, r->id, NULL, SIGKILL, true, err) != 0)
+            if (kill_task(d, ctx, r->id, SIGKILL, true, err) != 0)
                 return -1;
-            cs_ctx w = bounded(ctx, KILL_WAIT_MS);
+            cs_ctx w = cs_ctx_within(ctx, KILL_WAIT_MS);
             if ((rc = wait_exit(d, &w, r->id, &t, err)) != 0)
                 return rc < 0 ? -1 : cs_error_set(err, CS_ERR_DEADLINE, "container %s did not die of SIGKILL", r->id);
         }
@@ -764,24 +791,17 @@ static int stop_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r,
 
 int ctrd_container_stop(cs_backend *b, const cs_ctx *ctx, const char *id, int64_t timeout_s, cs_error *err)
 {
-    ctrd_backend *d = ctrd_of(b);
-    cs_arena *a = cs_arena_new();
-    ctrd_record r;
-    int rc = lookup_or_gone(d, ctx, id, a, &r, err);
-    if (rc == 0 && stop_record(d, ctx, &r, timeout_s < 0 ? 0 : timeout_s, a, err) != 0)
-        rc = cs_error_wrap(err, "stop container %s", id);
-    cs_arena_free(a);
-    return rc < 0 ? -1 : 0;
+    int64_t t = timeout_s < 0 ? 0 : timeout_s;
+    return on_record(b, ctx, id, true, stop_record, &t, "stop", err);
 }
 
 /* Tasks.Delete, tolerating a concurrent remove that deleted it first. */
 static int delete_task(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_error *err)
 {
-    cs_error e;
+    cs_error e, ge;
+    ctrd_task t;
     if (ctrd_task_delete(d, ctx, id, NULL, NULL, &e) == 0)
         return 0;
-    ctrd_task t;
-    cs_error ge;
     if (ctrd_task_get(d, ctx, id, NULL, &t, &ge) != 0 && ge.code == CS_ERR_NOT_FOUND)
         return 0;
     if (err)
@@ -789,14 +809,16 @@ static int delete_task(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_er
     return -1;
 }
 
-static int remove_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, cs_arena *a, cs_error *err)
+static int remove_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, const void *arg, cs_arena *a,
+                         cs_error *err)
 {
+    (void)arg;
     ctrd_task t;
     if (ctrd_task_get(d, ctx, r->id, NULL, &t, NULL) == 0) {
         if (t.status != CTRD_TASK_STOPPED) {
-            if (ctrd_task_kill(d, ctx, r->id, NULL, SIGKILL, true, err) != 0)
+            if (kill_task(d, ctx, r->id, SIGKILL, true, err) != 0)
                 return -1;
-            cs_ctx w = bounded(ctx, KILL_WAIT_MS);
+            cs_ctx w = cs_ctx_within(ctx, KILL_WAIT_MS);
             if (wait_exit(d, &w, r->id, &t, err) < 0)
                 return -1;
         }
@@ -813,14 +835,7 @@ static int remove_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *
 
 int ctrd_container_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
 {
-    ctrd_backend *d = ctrd_of(b);
-    cs_arena *a = cs_arena_new();
-    ctrd_record r;
-    int rc = lookup_or_gone(d, ctx, id, a, &r, err);
-    if (rc == 0 && remove_record(d, ctx, &r, a, err) != 0)
-        rc = cs_error_wrap(err, "remove container %s", id);
-    cs_arena_free(a);
-    return rc < 0 ? -1 : 0;
+    return on_record(b, ctx, id, true, remove_record, NULL, "remove", err);
 }
 
 /* ---- status and list ---- */
@@ -895,15 +910,9 @@ int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
         return -1;
     ctrd_task t;
     cs_error e;
-    bool have_task = true;
-    if (ctrd_task_get(d, ctx, r.id, NULL, &t, &e) != 0) {
-        if (e.code != CS_ERR_NOT_FOUND) {
-            if (err)
-                *err = e;
-            return cs_error_wrap(err, "container %s", id);
-        }
-        have_task = false;
-    }
+    bool have_task;
+    if (task_of(d, ctx, r.id, &t, &have_task, err) != 0)
+        return cs_error_wrap(err, "container %s", id);
     /* an exit nobody has recorded yet (no event feed, or it lags): record
      * it now, so the exit and the OOM verdict outlive the task */
     ctr_state st;
@@ -971,45 +980,44 @@ static bool swap_accounted(void)
     return access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
 }
 
+/* A task takes the new limits at once; a container not started yet keeps
+ * them in its state only (its spec was written at create). */
+static int update_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, const void *arg, cs_arena *a,
+                         cs_error *err)
+{
+    const cs_resources *res = arg;
+    ctrd_task t;
+    if (ctrd_task_get(d, ctx, r->id, NULL, &t, NULL) == 0 && t.status != CTRD_TASK_STOPPED &&
+        ctrd_task_update(d, ctx, r->id, ctrd_spec_resources(res, swap_accounted(), a), err) != 0)
+        return -1;
+    ctr_state st;
+    state_parse(r->state_json, a, &st);
+    int64_t oom = st.res.oom_score_adj; /* not updatable */
+    st.has_resources = true;
+    st.res = *res;
+    st.res.oom_score_adj = oom;
+    return ctrd_record_set_state(d, ctx, r->id, state_format(&st, a), a, err);
+}
+
 int ctrd_container_update(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_resources *res, cs_error *err)
 {
-    ctrd_backend *d = ctrd_of(b);
-    cs_arena *a = cs_arena_new();
-    ctrd_record r;
-    int rc = lookup(d, ctx, id, a, &r, err);
+    return on_record(b, ctx, id, false, update_record, res, "update", err);
+}
+
+static int reopen_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, const void *arg, cs_arena *a,
+                         cs_error *err)
+{
+    (void)arg;
+    (void)a;
     ctrd_task t;
-    /* A task takes the new limits at once; a container not started yet
-     * keeps them in its state only (its spec was written at create). */
-    if (rc == 0 && ctrd_task_get(d, ctx, r.id, NULL, &t, NULL) == 0 && t.status != CTRD_TASK_STOPPED)
-        rc = ctrd_task_update(d, ctx, r.id, ctrd_spec_resources(res, swap_accounted(), a), err);
-    if (rc == 0) {
-        ctr_state st;
-        state_parse(r.state_json, a, &st);
-        int64_t oom = st.res.oom_score_adj; /* not updatable */
-        st.has_resources = true;
-        st.res = *res;
-        st.res.oom_score_adj = oom;
-        rc = ctrd_record_set_state(d, ctx, r.id, state_format(&st, a), a, err);
-    }
-    if (rc != 0)
-        cs_error_wrap(err, "update container %s", id);
-    cs_arena_free(a);
-    return rc;
+    if (ctrd_task_get(d, ctx, r->id, NULL, &t, NULL) != 0 || t.status != CTRD_TASK_RUNNING)
+        return cs_error_set(err, CS_ERR_CONFLICT, "container %s is not running", r->id);
+    return ctrd_io_reopen(d->io, r->id, err);
 }
 
 int ctrd_container_reopen_log(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
 {
-    ctrd_backend *d = ctrd_of(b);
-    cs_arena *a = cs_arena_new();
-    ctrd_record r;
-    ctrd_task t;
-    int rc = lookup(d, ctx, id, a, &r, err);
-    if (rc == 0 && (ctrd_task_get(d, ctx, r.id, NULL, &t, NULL) != 0 || t.status != CTRD_TASK_RUNNING))
-        rc = cs_error_set(err, CS_ERR_CONFLICT, "container %s is not running", id);
-    if (rc == 0)
-        rc = ctrd_io_reopen(d->io, r.id, err);
-    cs_arena_free(a);
-    return rc;
+    return on_record(b, ctx, id, false, reopen_record, NULL, "reopen the log of", err);
 }
 
 /* ---- after a restart ---- */

@@ -5,9 +5,11 @@
  * at a gRPC code to be idempotent. */
 #include "containerd/runtime.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "backend/state.h"
 #include "containerd/api/services/containers/v1/containers.pb-c.h"
@@ -116,6 +118,18 @@ static Containerd__Services__Containers__V1__Container__ExtensionsEntry **state_
     v[0]->key = CTRD_EXT_STATE;
     v[0]->value = any_json(a, CTRD_EXT_STATE_TYPE, json);
     return v;
+}
+
+int ctrd_record_new_id(cs_arena *a, const char **id, cs_error *err)
+{
+    unsigned char r[32];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "getrandom");
+    char *s = cs_arena_alloc(a, 2 * sizeof r + 1);
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(s + 2 * i, 3, "%02x", r[i]);
+    *id = s;
+    return 0;
 }
 
 int ctrd_record_create(ctrd_backend *d, const cs_ctx *ctx, const char *lease, const ctrd_record_new *r, cs_arena *a,

@@ -47,6 +47,9 @@ typedef struct ctrd_record_new {
     const char *spec_json;    /* the OCI spec */
 } ctrd_record_new;
 
+/* A new record id: 64 random lowercase hex digits, like Docker's ids
+ * (what kubelet sends back, cs_state_is_full_id), in arena a. */
+int ctrd_record_new_id(cs_arena *a, const char **id, cs_error *err);
 /* Containers.Create with runtime io.containerd.runc.v2 and the backend's
  * snapshotter. ALREADY_EXISTS when the id is taken. */
 int ctrd_record_create(ctrd_backend *d, const cs_ctx *ctx, const char *lease, const ctrd_record_new *r, cs_arena *a,

@@ -147,6 +147,28 @@ static int drain_stream(stream *st, char *buf, size_t cap, int max)
     return 0;
 }
 
+/* A resumed stream's first reads: 1 when its writer is gone (EOF, all
+ * read), 0 when one is there (an empty pipe said EAGAIN, or more came than
+ * the pipe holds). */
+static int probe_stream(stream *st)
+{
+    char buf[4096];
+    int size = fcntl(st->fd, F_GETPIPE_SZ);
+    size_t holds = size > 0 ? (size_t)size : 1u << 20, got = 0;
+    while (got <= holds) {
+        ssize_t n = read(st->fd, buf, sizeof buf);
+        if (n > 0) {
+            cs_crilog_feed(st->e->log, st->which, cs_time_now_ns(), buf, (size_t)n);
+            got += (size_t)n;
+        } else if (n == 0) {
+            return 1;
+        } else if (errno != EINTR) {
+            return errno == EAGAIN ? 0 : 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- the loop ---- */
 
 static void wake(ctrd_io *io)
@@ -357,18 +379,18 @@ int ctrd_io_add(ctrd_io *io, const char *id, const char *dir, bool tty, const ch
         return cs_error_wrap(err, "container %s output", id);
     }
     if (resume) {
-        /* The shim's writers connected before this open: a read says
-         * whether they are still there (0: gone, the stream ended). This
-         * thread owns the entry until it is in the table; a pipe holds
-         * 64 KiB, so the reads end. */
-        char probe[4096];
-        for (int i = 0; i < 2; i++) {
-            if (e->s[i].fd >= 0 && drain_stream(&e->s[i], probe, sizeof probe, 1 << 20) == 1) {
+        /* The shim's writers connected before this open: reading says
+         * whether they are still there (0: gone, the stream ended). A
+         * writer gone before the open can't wake epoll (see the top), so
+         * read until the pipe is empty: more than it holds means a writer
+         * is alive, and its close will be seen. This thread owns the entry
+         * until it is in the table. */
+        for (int i = 0; i < 2; i++)
+            if (e->s[i].fd >= 0 && probe_stream(&e->s[i]) == 1) {
                 cs_crilog_flush(e->log, e->s[i].which, cs_time_now_ns());
                 close(e->s[i].fd);
                 e->s[i].fd = -1;
             }
-        }
         if (e->s[0].fd < 0 && e->s[1].fd < 0) {
             entry_free(e);
             return 0; /* its log is complete: nothing to wait for */
@@ -431,11 +453,5 @@ bool ctrd_io_active(ctrd_io *io, const char *id)
 
 void ctrd_io_wait_drained(ctrd_io *io, const char *const *ids, size_t n, const cs_ctx *ctx)
 {
-    if (n == 0)
-        return;
-    int64_t deadline = cs_time_mono_ms() + DRAIN_WAIT_MS;
-    if (ctx && ctx->deadline_ms > 0 && ctx->deadline_ms < deadline)
-        deadline = ctx->deadline_ms;
-    if (!cs_logdrain_wait(io->drain, ids, n, deadline) && !atomic_load(&io->stopping))
-        cs_debug("reporting an exit before its log drained", "id", ids[0], NULL);
+    cs_logdrain_wait_report(io->drain, ids, n, ctx, DRAIN_WAIT_MS);
 }

@@ -373,13 +373,7 @@ int docker_logs_reopen(docker_logs *l, const char *id, cs_error *err)
 
 void docker_logs_wait_drained(docker_logs *l, const char *const *ids, size_t n, const cs_ctx *ctx)
 {
-    if (n == 0)
-        return;
-    int64_t deadline = cs_time_mono_ms() + DRAIN_WAIT_MS;
-    if (ctx && ctx->deadline_ms > 0 && ctx->deadline_ms < deadline)
-        deadline = ctx->deadline_ms;
-    if (!cs_logdrain_wait(l->drain, ids, n, deadline) && !atomic_load(&l->stopping))
-        cs_debug("reporting an exit before its log drained", "id", ids[0], NULL);
+    cs_logdrain_wait_report(l->drain, ids, n, ctx, DRAIN_WAIT_MS);
 }
 
 docker_logs *docker_logs_new(docker_backend *d)

@@ -18,5 +18,9 @@ int64_t cs_ctx_remaining_ms(const cs_ctx *ctx);
 /* True once cancelled or past the deadline. NULL ctx: never done. */
 bool cs_ctx_done(const cs_ctx *ctx);
 bool cs_ctx_cancelled(const cs_ctx *ctx);
+/* ctx's cancellation with a deadline at most ms from now (and never past
+ * ctx's own): a step that must not take all a request has left. ctx NULL:
+ * just the ms. */
+cs_ctx cs_ctx_within(const cs_ctx *ctx, int64_t ms);
 
 #endif

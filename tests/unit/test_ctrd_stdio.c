@@ -80,6 +80,15 @@ static char *lines_of(const char *log)
     return out;
 }
 
+/* Waits (3 s at most) until the loop has written something to log. */
+static void wait_written(const char *log)
+{
+    struct stat st = {0};
+    for (int i = 0; i < 300 && (stat(log, &st) != 0 || st.st_size == 0); i++)
+        usleep(10000);
+    ck_assert_int_gt(st.st_size, 0);
+}
+
 static bool drained(ctrd_io *io, const char *id, int64_t ms)
 {
     const char *ids[] = {id};
@@ -231,11 +240,7 @@ START_TEST(reopen_after_rotation)
     add_one(io, "rot", false, dir, log);
     int out = open_writer(dir, CTRD_IO_STDOUT), er = open_writer(dir, CTRD_IO_STDERR);
     put(out, "before\n");
-    /* the line is in the file before the rotation */
-    struct stat st = {0};
-    for (int i = 0; i < 300 && (stat(log, &st) != 0 || st.st_size == 0); i++)
-        usleep(10000);
-    ck_assert_int_gt(st.st_size, 0);
+    wait_written(log); /* the line is in the file before the rotation */
     char rotated[512];
     snprintf(rotated, sizeof rotated, "%s.1", log);
     ck_assert_int_eq(rename(log, rotated), 0);
@@ -292,10 +297,7 @@ START_TEST(resume_after_restart)
     shim s;
     shim_open(dir, &s);
     put(s.out_w, "first\n");
-    struct stat st = {0};
-    for (int i = 0; i < 300 && (stat(log, &st) != 0 || st.st_size == 0); i++)
-        usleep(10000);
-    ck_assert_int_gt(st.st_size, 0);
+    wait_written(log);
     ctrd_io_free(io);
     put(s.out_w, "while away\n");
     put(s.err_w, "err away\n");
@@ -314,6 +316,27 @@ START_TEST(resume_after_restart)
     /* the writer gone before the resume: the log is complete at once */
     ck_assert_int_eq(ctrd_io_add(io, "res", dir, false, log, true, &err), 0);
     ck_assert(!ctrd_io_active(io, "res"));
+    /* gone, but a pipe still full of its bytes (the shim's reader keeps
+     * them): every one is read, then the log is complete */
+    shim_open(dir, &s);
+    char *big = malloc(60001);
+    memset(big, 'y', 60000);
+    big[59999] = '\n';
+    big[60000] = '\0';
+    put(s.out_w, big);
+    close(s.out_w);
+    close(s.err_w);
+    ck_assert_int_eq(ctrd_io_add(io, "res", dir, false, log, true, &err), 0);
+    ck_assert(!ctrd_io_active(io, "res"));
+    close(s.out_r);
+    close(s.err_r);
+    got = lines_of(log);
+    size_t ys = 0;
+    for (const char *q = got; *q; q++)
+        ys += *q == 'y';
+    ck_assert_uint_eq(ys, 59999 + 2); /* and the two of "away" */
+    free(got);
+    free(big);
     ctrd_io_free(io);
 }
 END_TEST
