@@ -420,6 +420,19 @@ static int write_pod_files(const sb_state *s, cs_arena *a, cs_error *err)
     return 0;
 }
 
+/* The pod as its processes see it: namespaces and files. */
+static ctrd_spec_sandbox_facts facts_of(const char *id, const sb_state *s, int pause_pid, cs_arena *a)
+{
+    return (ctrd_spec_sandbox_facts){.id = id,
+                                     .pause_pid = pause_pid,
+                                     .netns_path = s->netns,
+                                     .hostname = s->hostname,
+                                     .resolv_path = pod_file(s, "resolv.conf", a),
+                                     .hosts_path = pod_file(s, "hosts", a),
+                                     .hostname_path = pod_file(s, "hostname", a),
+                                     .shm_path = s->shm ? pod_file(s, "shm", a) : NULL};
+}
+
 static int mount_shm(const sb_state *s, cs_arena *a, cs_error *err)
 {
     const char *path = pod_file(s, "shm", a);
@@ -739,13 +752,7 @@ static int pause_spec(pod_build *b, const mf_image_config *img, cs_arena *a, cha
         .image = img,
         .policy = &policy,
         .host = &host,
-        .facts = {.id = b->id,
-                  .netns_path = b->st.netns,
-                  .hostname = b->st.hostname,
-                  .resolv_path = pod_file(&b->st, "resolv.conf", a),
-                  .hosts_path = pod_file(&b->st, "hosts", a),
-                  .hostname_path = pod_file(&b->st, "hostname", a),
-                  .shm_path = b->st.shm ? pod_file(&b->st, "shm", a) : NULL},
+        .facts = facts_of(b->id, &b->st, 0, a),
         .cgroup_driver = b->d->cgroup_driver,
     };
     return ctrd_spec_sandbox(&in, a, json, err);
@@ -910,25 +917,6 @@ static int stop_locked(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
     return ctrd_record_set_state(d, ctx, id, state_json(&st, a), a, err);
 }
 
-int ctrd_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
-{
-    ctrd_backend *d = ctrd_of(b);
-    cs_arena *a = cs_arena_new();
-    const char *full;
-    int rc = resolve_or_gone(d, ctx, id, a, &full, err);
-    if (rc == 1) {
-        pod_lock(d, full);
-        rc = stop_locked(d, ctx, full, a, err);
-        pod_unlock(d, full);
-        if (rc != 0)
-            cs_error_wrap(err, "stop sandbox %s", id);
-        else
-            cs_info("sandbox stopped", "id", full, NULL);
-    }
-    cs_arena_free(a);
-    return rc < 0 ? -1 : 0;
-}
-
 /* A container's task (killed by the stop), snapshot, record and FIFOs. */
 static int remove_container(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *c, cs_arena *a, cs_error *err)
 {
@@ -971,7 +959,9 @@ static int remove_locked(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_
     return 0;
 }
 
-int ctrd_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+/* Stop or remove: an unknown id is gone already (success); the work runs
+ * under the pod's lock. */
+static int pod_op(cs_backend *b, const cs_ctx *ctx, const char *id, bool remove, cs_error *err)
 {
     ctrd_backend *d = ctrd_of(b);
     cs_arena *a = cs_arena_new();
@@ -979,15 +969,25 @@ int ctrd_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_err
     int rc = resolve_or_gone(d, ctx, id, a, &full, err);
     if (rc == 1) {
         pod_lock(d, full);
-        rc = remove_locked(d, ctx, full, a, err);
+        rc = remove ? remove_locked(d, ctx, full, a, err) : stop_locked(d, ctx, full, a, err);
         pod_unlock(d, full);
         if (rc != 0)
-            cs_error_wrap(err, "remove sandbox %s", id);
+            cs_error_wrap(err, "%s sandbox %s", remove ? "remove" : "stop", id);
         else
-            cs_info("sandbox removed", "id", full, NULL);
+            cs_info(remove ? "sandbox removed" : "sandbox stopped", "id", full, NULL);
     }
     cs_arena_free(a);
     return rc < 0 ? -1 : 0;
+}
+
+int ctrd_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return pod_op(b, ctx, id, false, err);
+}
+
+int ctrd_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return pod_op(b, ctx, id, true, err);
 }
 
 /* ---- status, list, netns ---- */
@@ -1125,45 +1125,37 @@ int ctrd_sandbox_facts(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
     sandbox_decode(&r, a, &s);
     out->id = r.id;
     out->ready = has && t.status == CTRD_TASK_RUNNING;
-    cs_sandbox_config *c = &out->config;
-    c->name = s.name;
-    c->ns = s.ns;
-    c->uid = s.uid;
-    c->attempt = s.attempt;
-    c->hostname = st.hostname;
-    c->log_directory = s.log_directory;
-    c->dns_servers = st.dns_servers;
-    c->dns_searches = st.dns_searches;
-    c->dns_options = st.dns_options;
-    c->ports = cs_arena_array(a, st.n_ports + 1, sizeof *c->ports);
+    cs_port *ports = cs_arena_array(a, st.n_ports + 1, sizeof *ports);
     for (size_t i = 0; i < st.n_ports; i++) {
         const ctrd_cni_port *p = &st.ports[i];
         int proto = 0;
         for (int k = 0; k < 3; k++)
             if (!strcmp(p->protocol, proto_names[k]))
                 proto = k;
-        c->ports[i] = (cs_port){.protocol = proto,
-                                .container_port = p->container_port,
-                                .host_port = p->host_port,
-                                .host_ip = p->host_ip};
+        ports[i] = (cs_port){.protocol = proto,
+                             .container_port = p->container_port,
+                             .host_port = p->host_port,
+                             .host_ip = p->host_ip};
     }
-    c->n_ports = st.n_ports;
-    c->labels = s.labels;
-    c->annotations = s.annotations;
-    c->cgroup_parent = st.cgroup_parent;
-    c->net = s.net;
-    c->pid = s.pid;
-    c->ipc = s.ipc;
-    c->runtime_handler = s.runtime_handler;
-    ctrd_spec_sandbox_facts *f = &out->facts;
-    f->id = r.id;
-    f->pause_pid = out->ready ? (int)t.pid : 0;
-    f->netns_path = st.netns;
-    f->hostname = st.hostname;
-    f->resolv_path = pod_file(&st, "resolv.conf", a);
-    f->hosts_path = pod_file(&st, "hosts", a);
-    f->hostname_path = pod_file(&st, "hostname", a);
-    f->shm_path = st.shm ? pod_file(&st, "shm", a) : NULL;
+    out->config = (cs_sandbox_config){.name = s.name,
+                                      .ns = s.ns,
+                                      .uid = s.uid,
+                                      .attempt = s.attempt,
+                                      .hostname = st.hostname,
+                                      .log_directory = s.log_directory,
+                                      .dns_servers = st.dns_servers,
+                                      .dns_searches = st.dns_searches,
+                                      .dns_options = st.dns_options,
+                                      .ports = ports,
+                                      .n_ports = st.n_ports,
+                                      .labels = s.labels,
+                                      .annotations = s.annotations,
+                                      .cgroup_parent = st.cgroup_parent,
+                                      .net = s.net,
+                                      .pid = s.pid,
+                                      .ipc = s.ipc,
+                                      .runtime_handler = s.runtime_handler};
+    out->facts = facts_of(r.id, &st, out->ready ? (int)t.pid : 0, a);
     return 0;
 }
 
