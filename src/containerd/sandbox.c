@@ -821,6 +821,26 @@ static int build(pod_build *b, const cs_ctx *ctx, const ctrd_image_use *img, cs_
     return 0;
 }
 
+/* EXISTS when a sandbox of this pod and attempt is there already. */
+static int name_free(ctrd_backend *d, const cs_ctx *ctx, const cs_sandbox_config *cfg, const char *name,
+                     cs_arena *a, cs_error *err)
+{
+    ctrd_record *recs;
+    size_t n;
+    if (ctrd_record_list(d, ctx, CS_STATE_KIND_SANDBOX, CS_STATE_POD_UID, cfg->uid, a, &recs, &n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        cs_sandbox s;
+        sandbox_decode(&recs[i], a, &s);
+        if (!strcmp(cs_state_sandbox_name(&(cs_sandbox_config){.name = s.name, .ns = s.ns, .uid = s.uid,
+                                                              .attempt = s.attempt},
+                                          a),
+                    name))
+            return cs_error_set(err, CS_ERR_EXISTS, "sandbox %s already exists (%s)", name, s.id);
+    }
+    return 0;
+}
+
 int ctrd_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config *cfg, cs_arena *a, const char **id,
                      cs_error *err)
 {
@@ -857,7 +877,13 @@ int ctrd_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config *
 
     cs_error local;
     cs_error *e = err ? err : &local;
-    int rc = build(&pb, ctx, &img, a, e);
+    /* One pod of a name and attempt at a time, as on Docker (its container
+     * name) and containerd's CRI (its name reservation). */
+    pod_lock(d, name);
+    int rc = name_free(d, ctx, cfg, name, a, e);
+    if (rc == 0)
+        rc = build(&pb, ctx, &img, a, e);
+    pod_unlock(d, name);
     if (rc != 0) {
         cs_error saved = *e;
         undo(&pb, a);
