@@ -130,11 +130,9 @@ START_TEST(engine_restart_under_load)
     ck_assert(tc_stream_send(events, &ereq.base));
     ck_assert(tc_stream_close_send(events));
     usleep(500000);
-    /* the engine crishim runs on goes away and comes back */
-    bool on_containerd = strcmp(tc_backend(), "containerd") == 0;
-    env_script(on_containerd ? "stop-containerd" : "stop-dockerd");
+    env_script("stop-dockerd");
     usleep(1500000); /* calls during the outage */
-    env_script(on_containerd ? "start-containerd" : "start-dockerd");
+    env_script("start-dockerd");
     usleep(1500000); /* and after it */
     atomic_store(&stop, true);
     int ok = 0, unavailable = 0;
