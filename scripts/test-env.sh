@@ -411,6 +411,20 @@ EOF
 }
 
 stop_cni() {
+    local cidr prefix ns
+    # Pods a failed suite left behind: their netns (crishim names them
+    # /var/run/netns/cni-*, as containerd's CRI does) hold an address of ours.
+    cidr=$(kv_get "$state" CNI_CIDR)
+    prefix=${cidr%.*}
+    if [ -n "$prefix" ] && command -v nsenter >/dev/null; then
+        for ns in /var/run/netns/cni-*; do
+            [ -e "$ns" ] || continue
+            if nsenter --net="$ns" ip -4 -o addr show 2>/dev/null | grep -qF " inet $prefix."; then
+                umount -l "$ns" 2>/dev/null || true
+                rm -f "$ns"
+            fi
+        done
+    fi
     if ip link show dev "$cni_bridge" >/dev/null 2>&1; then
         ip link del dev "$cni_bridge" || log "could not delete bridge $cni_bridge"
     fi
