@@ -924,7 +924,7 @@ int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
     cs_container *c = container_of(&r, &st, a);
     fill_state(c, &st, have_task ? &t : NULL);
     cs_state_mounts_parse(cs_state_get(&r.labels, CS_STATE_MOUNTS), a, &c->mounts, &c->n_mounts);
-    c->has_resources = st.has_resources;
+    c->has_resources = true; /* zeros when none were asked, as on Docker */
     c->resources = st.res;
     if (verbose)
         c->info_json = verbose_info(&r, c, a);
