@@ -664,7 +664,8 @@ static int start_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r
     bool logged = st.fifo && *st.fifo && log_path && *log_path;
     /* The log file exists, and the exit waits for its streams, before the
      * task can write: opened before Tasks.Create, as the shim wants. */
-    if (logged && ctrd_io_add(d->io, r->id, st.fifo, st.tty, log_path, false, err) < 0)
+    if (logged && (ctrd_io_mkfifos(st.fifo, st.tty, err) != 0 || /* again: /run may have been emptied */
+                   ctrd_io_add(d->io, r->id, st.fifo, st.tty, log_path, false, err) < 0))
         return -1;
     ctrd_stdio_paths io = {.terminal = st.tty};
     if (logged) {
