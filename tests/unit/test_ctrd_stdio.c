@@ -44,7 +44,7 @@ static void paths(const char *id, char *dir, size_t dcap, char *log, size_t lcap
 static int open_writer(const char *dir, const char *name)
 {
     char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
+    ck_assert((size_t)snprintf(p, sizeof p, "%s/%s", dir, name) < sizeof p);
     int fd = open(p, O_WRONLY | O_CLOEXEC);
     ck_assert_msg(fd >= 0, "open %s: %s", p, strerror(errno));
     return fd;
