@@ -63,7 +63,7 @@ struct ctrd_pods {
      * destroy (one per config change). */
     ctrd_cni **old;
     size_t n_old;
-    /* ids of pods a stop or remove is working on */
+    /* pods being worked on: ids a stop or remove holds, names a run holds */
     char **busy;
     size_t n_busy;
 };
@@ -172,7 +172,7 @@ void ctrd_network_status(ctrd_backend *d, cs_arena *a, cs_engine_status *out)
     }
 }
 
-/* One stop or remove at a time per pod. */
+/* One stop or remove (by id) or run (by name) at a time per pod. */
 static void pod_lock(ctrd_backend *d, const char *id)
 {
     struct ctrd_pods *p = d->pods;
