@@ -5,18 +5,23 @@
 # runs with `-registry-prefix=<that registry>`, which rewrites every image it
 # names to the local registry. Everything is built from Debian's busybox-static
 # (and, for the NoNewPrivs image, a setuid program compiled here).
-#   scripts/critest-images.sh DIR [--load-docker]
+#   scripts/critest-images.sh DIR [--load-docker | --load-containerd NAMESPACE]
 #       (after test-env.sh start DIR and build-test-images.sh DIR)
 # Prints the registry to pass as -registry-prefix. critest creates containers
 # under the images' original names (registry.k8s.io/…, gcr.io/…) and pulls
 # only when ImageStatus misses, so --load-docker also pulls each image into
-# the environment's dockerd and tags it with its original name.
+# the environment's dockerd and tags it with its original name, and
+# --load-containerd does the same in that namespace of the environment's
+# containerd (with ctr, containerd's own client: test setup, not crishim).
 set -euo pipefail
 PROG=critest-images
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 DIR [--load-docker]" >&2; exit 2; }
+usage() { echo "usage: $0 DIR [--load-docker | --load-containerd NAMESPACE]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 3 ] || usage
 load=${2:-}
+ctrd_ns=${3:-}
+case $load in "" | --load-docker) [ $# -le 2 ] || usage ;; --load-containerd) [ -n "$ctrd_ns" ] || usage ;; *) usage ;; esac
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=$(realpath -m -- "$1")
 envfile=$dir/env
@@ -46,6 +51,22 @@ load_docker() { # each image under its original name in the dockerd
         d tag "$reg/$path" "$(original "$path")"
     done <"$work/images"
 }
+load_containerd() { # the same in a namespace of the environment's containerd
+    local path sock
+    sock=$(kv_get "$envfile" CRISHIM_TEST_CONTAINERD_ADDRESS)
+    need_cmds ctr
+    while read -r path; do
+        ctr -a "$sock" -n "$ctrd_ns" images pull --plain-http "$reg/$path" >/dev/null ||
+            die "ctr pull $reg/$path failed"
+        ctr -a "$sock" -n "$ctrd_ns" images tag --force "$reg/$path" "$(original "$path")" >/dev/null
+    done <"$work/images"
+}
+load_images() {
+    case $load in
+    --load-docker) load_docker ;;
+    --load-containerd) load_containerd ;;
+    esac
+}
 original() { # e2e-test-images/x:t -> registry.k8s.io/…, k8s-staging-cri-tools/… -> gcr.io/…
     case $1 in e2e-test-images/*) echo "registry.k8s.io/$1" ;; *) echo "gcr.io/$1" ;; esac
 }
@@ -53,7 +74,7 @@ original() { # e2e-test-images/x:t -> registry.k8s.io/…, k8s-staging-cri-tools
 if [ "$(cat "$work/stamp" 2>/dev/null)" = "$stamp" ] &&
     curl -fsS --max-time 5 -o /dev/null "http://$reg/v2/e2e-test-images/nonewprivs/manifests/1.3" \
         -H 'Accept: application/vnd.docker.distribution.manifest.v2+json'; then
-    [ "$load" != --load-docker ] || load_docker
+    load_images
     echo "$reg"
     exit 0
 fi
@@ -152,5 +173,5 @@ for ref in "${pushed[@]}"; do d push "$ref"; done
 # Leave the engine's image store as the tests expect it: empty.
 docker -H "$docker_host" rmi -f "${pushed[@]}" >>"$buildlog" 2>&1 || log "warning: some images stayed in the dockerd"
 echo "$stamp" >"$work/stamp"
-[ "$load" != --load-docker ] || load_docker
+load_images
 echo "$reg"
