@@ -65,6 +65,8 @@ state = "$cri/state"
   path = "$cri/opt"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$registry/crishim/pause:1.0"
+  # Root here may lack CAP_SYS_RESOURCE: the pause's -998 would fail runc.
+  restrict_oom_score_adj = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   [plugins."io.containerd.grpc.v1.cri".cni]
