@@ -671,7 +671,8 @@ static int start_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r
     bool logged = st.fifo && *st.fifo && log_path && *log_path;
     /* The log file exists, and the exit waits for its streams, before the
      * task can write: opened before Tasks.Create, as the shim wants. */
-    if (logged && ctrd_io_add(d->io, r->id, st.fifo, st.tty, log_path, false, err) < 0)
+    if (logged && (ctrd_io_mkfifos(st.fifo, st.tty, err) != 0 || /* again: /run may have been emptied */
+                   ctrd_io_add(d->io, r->id, st.fifo, st.tty, log_path, false, err) < 0))
         return -1;
     ctrd_stdio_paths io = {.terminal = st.tty};
     if (logged) {
@@ -931,7 +932,7 @@ int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
     cs_container *c = container_of(&r, &st, a);
     fill_state(c, &st, have_task ? &t : NULL);
     cs_state_mounts_parse(cs_state_get(&r.labels, CS_STATE_MOUNTS), a, &c->mounts, &c->n_mounts);
-    c->has_resources = st.has_resources;
+    c->has_resources = true; /* zeros when none were asked, as on Docker */
     c->resources = st.res;
     if (verbose)
         c->info_json = verbose_info(&r, c, a);

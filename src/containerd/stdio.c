@@ -52,6 +52,8 @@ typedef struct stream {
     struct entry *e;
     cs_crilog_stream which;
     int fd; /* -1 once ended */
+    bool tty;     /* a terminal's output: "\r\n" ends a line as "\n" does */
+    bool cr_held; /* tty: the last read ended in '\r' */
 } stream;
 
 /* One container (the drain table's user). */
@@ -95,6 +97,41 @@ static void entry_release(void *user)
     entry_free(user);
 }
 
+/* Bytes read from the stream into its log. A terminal ends its lines in
+ * "\r\n" (the tty's onlcr): the '\r' goes, as containerd's CRI and the
+ * Docker backend drop it; a '\r' at the end of a read waits for the next. */
+static void feed(stream *st, char *buf, size_t n)
+{
+    int64_t now = cs_time_now_ns();
+    if (!st->tty) {
+        cs_crilog_feed(st->e->log, st->which, now, buf, n);
+        return;
+    }
+    if (st->cr_held && (n == 0 || buf[0] != '\n'))
+        cs_crilog_feed(st->e->log, st->which, now, "\r", 1);
+    st->cr_held = false;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n')
+            continue;
+        if (buf[i] == '\r' && i + 1 == n) {
+            st->cr_held = true;
+            break;
+        }
+        buf[w++] = buf[i];
+    }
+    cs_crilog_feed(st->e->log, st->which, now, buf, w);
+}
+
+/* The stream ended: what it still holds goes out (as P). */
+static void flush(stream *st)
+{
+    if (st->cr_held)
+        cs_crilog_feed(st->e->log, st->which, cs_time_now_ns(), "\r", 1);
+    st->cr_held = false;
+    cs_crilog_flush(st->e->log, st->which, cs_time_now_ns());
+}
+
 /* Loop thread: id leaves the table (waking waiters) and is freed. */
 static void entry_done(ctrd_io *io, entry *e)
 {
@@ -116,7 +153,7 @@ static void entry_done(ctrd_io *io, entry *e)
 static bool stream_ended(ctrd_io *io, stream *st)
 {
     entry *e = st->e;
-    cs_crilog_flush(e->log, st->which, cs_time_now_ns());
+    flush(st);
     epoll_ctl(io->epfd, EPOLL_CTL_DEL, st->fd, NULL);
     close(st->fd);
     st->fd = -1;
@@ -133,7 +170,7 @@ static int drain_stream(stream *st, char *buf, size_t cap, int max)
     for (int i = 0; i < max; i++) {
         ssize_t n = read(st->fd, buf, cap);
         if (n > 0) {
-            cs_crilog_feed(st->e->log, st->which, cs_time_now_ns(), buf, (size_t)n);
+            feed(st, buf, (size_t)n);
             continue;
         }
         if (n == 0)
@@ -158,7 +195,7 @@ static int probe_stream(stream *st)
     while (got <= holds) {
         ssize_t n = read(st->fd, buf, sizeof buf);
         if (n > 0) {
-            cs_crilog_feed(st->e->log, st->which, cs_time_now_ns(), buf, (size_t)n);
+            feed(st, buf, (size_t)n);
             got += (size_t)n;
         } else if (n == 0) {
             return 1;
@@ -372,7 +409,7 @@ int ctrd_io_add(ctrd_io *io, const char *id, const char *dir, bool tty, const ch
     entry *e = cs_xcalloc(1, sizeof *e);
     snprintf(e->id, sizeof e->id, "%s", id);
     for (int i = 0; i < 2; i++)
-        e->s[i] = (stream){.e = e, .which = i ? CS_CRILOG_STDERR : CS_CRILOG_STDOUT, .fd = -1};
+        e->s[i] = (stream){.e = e, .which = i ? CS_CRILOG_STDERR : CS_CRILOG_STDOUT, .fd = -1, .tty = tty};
     if (cs_crilog_open(log_path, id, &e->log, err) != 0 || open_stream(e, 0, dir, CTRD_IO_STDOUT, err) != 0 ||
         (!tty && open_stream(e, 1, dir, CTRD_IO_STDERR, err) != 0)) {
         entry_free(e);
@@ -387,7 +424,7 @@ int ctrd_io_add(ctrd_io *io, const char *id, const char *dir, bool tty, const ch
          * until it is in the table. */
         for (int i = 0; i < 2; i++)
             if (e->s[i].fd >= 0 && probe_stream(&e->s[i]) == 1) {
-                cs_crilog_flush(e->log, e->s[i].which, cs_time_now_ns());
+                flush(&e->s[i]);
                 close(e->s[i].fd);
                 e->s[i].fd = -1;
             }

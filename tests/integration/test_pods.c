@@ -1,8 +1,8 @@
 /* Pods and containers against a real dockerd: lifecycle, filters, namespaces
  * shared in a pod, host network, exit codes and OOM kills, ExecSync with
  * timeouts and large output, CRI log files (partial lines, reopen), crash
- * recovery after SIGKILL, stats with the writable layer, the CRI metrics, and
- * bad input. */
+ * recovery after SIGKILL (an exit while crishim was down included), stats
+ * with the writable layer, the CRI metrics, and bad input. */
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
@@ -434,6 +434,35 @@ START_TEST(sigkill_restart_recovers_everything)
     free(text);
     free(c);
     free(created);
+    tp_pod_remove(&p);
+}
+END_TEST
+
+/* A container that exits while crishim is down: after the restart it is
+ * EXITED with its own code and time, and what it wrote before is kept. */
+START_TEST(exit_while_down_is_found)
+{
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *c = tp_container(&p, "brief", "echo before-the-kill; sleep 1; exit 7", 0, true);
+    char path[512];
+    snprintf(path, sizeof path, "%s/brief/0.log", p.logdir);
+    wait_for_file_text(path, "stdout F before-the-kill\n", 10);
+    kill(daemon_pid, SIGKILL);
+    waitpid(daemon_pid, NULL, 0);
+    daemon_pid = -1;
+    tc_close(client);
+    client = NULL;
+    sleep(2); /* the exit happens meanwhile */
+    start_daemon();
+    Runtime__V1__ContainerStatusResponse *s = tp_wait_exit(c, 10);
+    ck_assert_int_eq(s->status->exit_code, 7);
+    ck_assert_str_eq(s->status->reason, "Error");
+    ck_assert_int_gt(s->status->finished_at, s->status->started_at);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    wait_for_file_text(path, "stdout F before-the-kill\n", 1);
+    free(c);
     tp_pod_remove(&p);
 }
 END_TEST
@@ -1090,6 +1119,7 @@ int main(void)
     tcase_add_test(tc, exec_sync_output_and_timeout);
     tcase_add_test(tc, cri_log_file_partial_lines_and_reopen);
     tcase_add_test(tc, sigkill_restart_recovers_everything);
+    tcase_add_test(tc, exit_while_down_is_found);
     tcase_add_test(tc, privileged_and_capabilities);
     tcase_add_test(tc, container_stats_from_cgroups);
     tcase_add_test(tc, writable_layer_and_cri_metrics);

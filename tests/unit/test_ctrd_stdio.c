@@ -1,9 +1,10 @@
 /* The containerd backend's FIFO loop (src/containerd/stdio.c) on real FIFOs,
  * with this test as the shim: complete and partial lines on both streams,
  * EOF only once the writer came and went, cancel of a task that never came,
- * many containers on the one thread, reopen after rotation, resume after a
- * restart (with the writer still there, and gone), the resume pass retried
- * before the table is ready, and the FIFO directory's removal. */
+ * many containers on the one thread, a terminal's CRLF, reopen after
+ * rotation, resume after a restart (with the writer still there, gone, and
+ * gone with a full pipe), the resume pass retried before the table is
+ * ready, and the FIFO directory's removal. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -157,6 +158,10 @@ START_TEST(tty_and_long_lines)
     buf[big] = '\n';
     buf[big + 1] = '\0';
     put(out, buf);
+    /* a terminal's "\r\n" ends a line, also when a read splits it */
+    put(out, "a\r\nb\r");
+    usleep(50000);
+    put(out, "\nc\rd\r\n");
     close(out);
     ck_assert(drained(io, "tty", 3000));
     char *got = lines_of(log);
@@ -167,7 +172,7 @@ START_TEST(tty_and_long_lines)
         pieces++;
     ck_assert_uint_eq(xs, big);
     ck_assert_uint_ge(pieces, 6); /* 16 KiB pieces */
-    ck_assert_ptr_nonnull(strstr(got, "stdout F "));
+    ck_assert_ptr_nonnull(strstr(got, "stdout F a\nstdout F b\nstdout F c\rd\n"));
     free(got);
     free(buf);
     ctrd_io_free(io);
