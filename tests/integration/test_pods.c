@@ -324,6 +324,14 @@ START_TEST(exec_sync_output_and_timeout)
     ck_assert_uint_eq(r->stderr.len, 3);
     protobuf_c_message_free_unpacked(&r->base, NULL);
 
+    /* past the cap (7 MiB a stream, CS_EXEC_OUTPUT_MAX): the rest is
+     * dropped, the command still runs to its exit */
+    r = tp_exec_sync(c, "head -c 9000000 /dev/zero | tr '\\0' b; exit 3", 60, GRPC_STATUS_OK, NULL);
+    ck_assert_int_eq(r->exit_code, 3);
+    ck_assert_uint_eq(r->stdout.len, 7u * 1024 * 1024);
+    ck_assert_int_eq(r->stdout.data[r->stdout.len - 1], 'b');
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+
     /* the timeout ends the call and kills the command */
     tc_result res;
     double t0 = tc_now_ms();
