@@ -37,14 +37,23 @@ struct ctrd_view {
     char top_chain[80];
     char *user; /* the config's User, or NULL */
     int64_t size;
+    /* The config blob itself (immutable, a few KiB): CreateContainer and
+     * RunPodSandbox parse it without a content read. */
+    char *config_body;
+    size_t config_len;
 };
+
+static void view_free(ctrd_view *v)
+{
+    free(v->user);
+    free(v->config_body);
+    free(v);
+}
 
 void ctrd_views_free(ctrd_backend *d)
 {
-    for (size_t i = 0; i < d->n_views; i++) {
-        free(d->views[i]->user);
-        free(d->views[i]);
-    }
+    for (size_t i = 0; i < d->n_views; i++)
+        view_free(d->views[i]);
     free(d->views);
     d->views = NULL;
     d->n_views = 0;
@@ -68,8 +77,7 @@ static const ctrd_view *view_store(ctrd_backend *d, ctrd_view *v)
         if (!strcmp(d->views[i]->target, v->target)) {
             ctrd_view *have = d->views[i];
             pthread_mutex_unlock(&d->views_mu);
-            free(v->user);
-            free(v);
+            view_free(v);
             return have;
         }
     }
@@ -119,6 +127,10 @@ int ctrd_image_view(ctrd_backend *d, const cs_ctx *ctx, const char *media_type, 
         snprintf(v->top_chain, sizeof v->top_chain, "%s", chain[cfg.n_diff_ids - 1]);
     v->user = cfg.user && *cfg.user ? cs_xstrdup(cfg.user) : NULL;
     v->size = total;
+    v->config_body = cs_xmalloc(len + 1);
+    memcpy(v->config_body, body, len);
+    v->config_body[len] = '\0';
+    v->config_len = len;
     *out = view_store(d, v);
     rc = 0;
 out:
@@ -377,10 +389,18 @@ int ctrd_image_use_get(ctrd_backend *d, const cs_ctx *ctx, const char *ref, cs_a
         return -1;
     if (!img)
         return cs_error_set(err, CS_ERR_NOT_FOUND, "image %s: not found", ref);
-    char *body;
-    size_t len;
+    char *body = NULL;
+    size_t len = 0;
     const char **chain = NULL;
-    if (ctrd_content_read(d->client, ctx, img->id, MANIFEST_MAX, a, &body, &len, err) != 0 ||
+    /* The config as the image's view keeps it, else from the content store. */
+    pthread_mutex_lock(&d->views_mu);
+    for (size_t i = 0; i < d->n_views && !body; i++)
+        if (!strcmp(d->views[i]->config, img->id) && d->views[i]->config_body) {
+            len = d->views[i]->config_len;
+            body = cs_arena_strndup(a, d->views[i]->config_body, len);
+        }
+    pthread_mutex_unlock(&d->views_mu);
+    if ((!body && ctrd_content_read(d->client, ctx, img->id, MANIFEST_MAX, a, &body, &len, err) != 0) ||
         mf_config_parse(body, len, a, &out->config, err) != 0 ||
         (out->config.n_diff_ids &&
          mf_chain_ids(out->config.diff_ids, out->config.n_diff_ids, a, &chain, err) != 0))

@@ -27,6 +27,7 @@
 #include "backend/state.h"
 #include "containerd/cni.h"
 #include "containerd/content.h"
+#include "containerd/events.h"
 #include "containerd/images.h"
 #include "containerd/netns.h"
 #include "containerd/runtime.h"
@@ -481,6 +482,17 @@ static int resolve(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_arena 
     for (size_t i = 0; i < n; i++)
         ids[i] = recs[i].id;
     return cs_state_resolve_prefix("sandbox", id, ids, n, full, err);
+}
+
+/* The record of the sandbox id names (full or a prefix): one Get for a full
+ * id, which is what kubelet sends. */
+static int find_sandbox(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, ctrd_record *r,
+                        cs_error *err)
+{
+    const char *full = id;
+    if (!cs_state_is_full_id(id) && resolve(d, ctx, id, a, &full, err) != 0)
+        return -1;
+    return get_sandbox(d, ctx, full, a, r, err);
 }
 
 /* Stop and remove are idempotent: 1 found, 0 gone, -1 error. */
@@ -1077,12 +1089,10 @@ int ctrd_sandbox_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool v
                         cs_sandbox **out, cs_error *err)
 {
     ctrd_backend *d = ctrd_of(b);
-    const char *full;
     ctrd_record r;
     ctrd_task t;
     bool has;
-    if (resolve(d, ctx, id, a, &full, err) != 0 || get_sandbox(d, ctx, full, a, &r, err) != 0 ||
-        pause_task(d, ctx, full, &t, &has, err) != 0)
+    if (find_sandbox(d, ctx, id, a, &r, err) != 0 || pause_task(d, ctx, r.id, &t, &has, err) != 0)
         return cs_error_wrap(err, "sandbox status %s", id);
     ctrd_pod_state st;
     ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
@@ -1128,13 +1138,22 @@ int ctrd_sandbox_facts(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
                        cs_error *err)
 {
     memset(out, 0, sizeof *out);
-    const char *full;
     ctrd_record r;
     ctrd_task t;
     bool has;
-    if (resolve(d, ctx, id, a, &full, err) != 0 || get_sandbox(d, ctx, full, a, &r, err) != 0 ||
-        pause_task(d, ctx, full, &t, &has, err) != 0)
+    if (find_sandbox(d, ctx, id, a, &r, err) != 0)
         return -1;
+    /* The pause pid as the event feed knows it (CreateContainer's hot path),
+     * else from containerd. */
+    uint32_t pid;
+    memset(&t, 0, sizeof t);
+    if (ctrd_events_pid(d, r.id, &pid)) {
+        has = pid != 0;
+        t.pid = pid;
+        t.status = pid ? CTRD_TASK_RUNNING : CTRD_TASK_STOPPED;
+    } else if (pause_task(d, ctx, r.id, &t, &has, err) != 0) {
+        return -1;
+    }
     ctrd_pod_state st;
     ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
     cs_sandbox s;
