@@ -46,10 +46,6 @@
 #define CLEANUP_MS 30000
 #define FILE_MAX (1024 * 1024)
 
-/* The container helper's exit hook (containers.c). Until it is linked, a
- * container stop kills is only deleted. */
-#pragma weak ctrd_container_exited
-
 /* ---- what the backend keeps: the CNI config and the pods being worked on ---- */
 
 static const ctrd_cni *cni_current(ctrd_backend *d, cs_arena *a, const char **why);
@@ -593,10 +589,7 @@ static int kill_containers(ctrd_backend *d, const cs_ctx *ctx, const char *id, c
             return cs_error_wrap(err, "kill container %s", recs[i].id);
         if (!had)
             continue;
-        int rc = ctrd_container_exited
-                     ? ctrd_container_exited(d, ctx, recs[i].id, t.exit_status, t.exited_ns, err)
-                     : ctrd_task_delete(d, ctx, recs[i].id, NULL, NULL, err);
-        if (rc != 0)
+        if (ctrd_container_exited(d, ctx, recs[i].id, t.exit_status, t.exited_ns, err) != 0)
             return cs_error_wrap(err, "container %s", recs[i].id);
     }
     return 0;
