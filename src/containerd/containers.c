@@ -217,6 +217,9 @@ typedef int (*record_fn)(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *
 static int on_record(cs_backend *b, const cs_ctx *ctx, const char *id, bool absent_ok, record_fn fn,
                      const void *arg, const char *what, cs_error *err)
 {
+    cs_error local;
+    if (!err) /* callers that only want success or not; the ops read it */
+        err = &local;
     ctrd_backend *d = ctrd_of(b);
     cs_arena *a = cs_arena_new();
     ctrd_record r;
