@@ -37,7 +37,7 @@
 static const char *crishim_target, *docker_host, *image;
 static int crishim_pid;
 static int npods = 20;
-static bool lists_only, density_only;
+static bool lists_only, density_only, steps_only;
 static int step_rounds = 20;
 
 /* ---- timing ---- */
@@ -720,6 +720,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--only")) {
             lists_only = !strcmp(argv[i + 1], "lists");
             density_only = !strcmp(argv[i + 1], "density");
+            steps_only = !strcmp(argv[i + 1], "steps");
         } else if (!strcmp(argv[i], "--rounds"))
             step_rounds = atoi(argv[i + 1]);
     }
@@ -750,6 +751,12 @@ int main(int argc, char **argv)
             printf("crishim as started: RSS %ld KiB, private dirty %ld KiB\n", first_rss, first_dirty);
             density(npods);
             remove_log_root();
+            docker_http_global_cleanup();
+            return 0;
+        }
+        if (steps_only) {
+            tc_close(c);
+            steps(step_rounds);
             docker_http_global_cleanup();
             return 0;
         }

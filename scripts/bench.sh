@@ -3,21 +3,22 @@
 # registry (scripts/test-env.sh), runs crishim on it, makes some pods, and
 # prints crishim-bench's tables (each CRI call, and each pod lifecycle step,
 # beside the same work done on the Docker API directly).
-#   sudo scripts/bench.sh [PODS] [lists|density]   (default 20 pods)
+#   sudo scripts/bench.sh [PODS] [lists|density|steps]   (default 20 pods)
 # "lists" times only the calls that grow with the number of containers
 # (ListContainers, ListContainerStats, ListPodSandboxMetrics): for 100 or 500.
 # "density" makes PODS pods and reports crishim's private dirty memory per
 # running container and its RSS after teardown against idle (500 takes
-# minutes). CRISHIM_BENCH_ROUNDS: lifecycle rounds per step (default 20).
+# minutes). "steps" runs only the lifecycle steps beside their Docker floor.
+# CRISHIM_BENCH_ROUNDS: lifecycle rounds per step (default 20).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CRISHIM_BENCH_BUILD:-$root/build-bench}
 pods=${1:-20}
 only=()
 case ${2:-} in
-lists | density) only=(--only "$2") ;;
+lists | density | steps) only=(--only "$2") ;;
 "") ;;
-*) echo "usage: scripts/bench.sh [PODS] [lists|density]" >&2; exit 2 ;;
+*) echo "usage: scripts/bench.sh [PODS] [lists|density|steps]" >&2; exit 2 ;;
 esac
 
 "$root/scripts/install-deps.sh"

@@ -269,6 +269,10 @@ typedef struct cs_container_filter {
     cs_kvs labels;
 } cs_container_filter;
 
+/* ExecSync keeps this much of each stream; the rest is dropped (the reply
+ * must fit one gRPC message). */
+#define CS_EXEC_OUTPUT_MAX (7u * 1024 * 1024)
+
 typedef struct cs_exec_result {
     int32_t exit_code;
     char *out, *err; /* in the caller's arena */

@@ -174,22 +174,23 @@ static char *proc_file(const cs_stats *s, int pid, const char *file)
     return text;
 }
 
-static int cgroup_stats(const cs_stats *s, int pid, cs_cgroup_stats *out)
+/* given: the facts' cgroup text, else /proc/<pid>/cgroup is read. */
+static int cgroup_stats(const cs_stats *s, int pid, const char *given, cs_cgroup_stats *out)
 {
-    char *text = proc_file(s, pid, "cgroup");
-    if (!text)
+    char *text = given ? NULL : proc_file(s, pid, "cgroup");
+    if (!given && !text)
         return -1;
-    int rc = cs_cgroup_stats_from(s->cgroup_root, text, out, NULL);
+    int rc = cs_cgroup_stats_from(s->cgroup_root, given ? given : text, out, NULL);
     free(text);
     return rc;
 }
 
-static int cgroup_detail(const cs_stats *s, int pid, cs_cgroup_detail *out)
+static int cgroup_detail(const cs_stats *s, int pid, const char *given, cs_cgroup_detail *out)
 {
-    char *text = proc_file(s, pid, "cgroup");
-    if (!text)
+    char *text = given ? NULL : proc_file(s, pid, "cgroup");
+    if (!given && !text)
         return -1;
-    int rc = cs_cgroup_detail_from(s->cgroup_root, text, out, NULL);
+    int rc = cs_cgroup_detail_from(s->cgroup_root, given ? given : text, out, NULL);
     free(text);
     return rc;
 }
@@ -204,10 +205,10 @@ static cs_container_stats *stats_of(cs_stats *s, const cs_ctx *ctx, const cs_con
     if (c->state != CS_CONTAINER_RUNNING || s->facts(s->b, ctx, c->id, a, &f, NULL) != 0)
         return st;
     st->started_ns = f.started_ns;
-    if (f.pid > 0 && cgroup_stats(s, f.pid, &st->cg) == 0) {
+    if (f.pid > 0 && cgroup_stats(s, f.pid, f.cgroup, &st->cg) == 0) {
         st->running = true;
         st->has_nano_cores = cs_stats_cpu_rate(s, c->id, &st->cg, &st->nano_cores);
-        if (detail && cgroup_detail(s, f.pid, &st->detail) == 0)
+        if (detail && cgroup_detail(s, f.pid, f.cgroup, &st->detail) == 0)
             st->has_detail = true;
     }
     if (f.writable && *f.writable)
@@ -215,12 +216,25 @@ static cs_container_stats *stats_of(cs_stats *s, const cs_ctx *ctx, const cs_con
     return st;
 }
 
+/* The ops the composition stands on, which a backend may not have yet. */
+static int need_ops(const cs_stats *s, bool pods, cs_error *err)
+{
+    const cs_backend_ops *o = s->b->ops;
+    if (!o->container_list)
+        return cs_backend_unimplemented(s->b, "container_list", err);
+    if (pods && !o->sandbox_list)
+        return cs_backend_unimplemented(s->b, "sandbox_list", err);
+    if (pods && !o->sandbox_status)
+        return cs_backend_unimplemented(s->b, "sandbox_status", err);
+    return 0;
+}
+
 static int stats_list(cs_stats *s, const cs_ctx *ctx, const cs_container_filter *f, bool detail, cs_arena *a,
                       cs_container_stats ***out, size_t *n, cs_error *err)
 {
     cs_container **list;
     size_t count;
-    if (s->b->ops->container_list(s->b, ctx, f, a, &list, &count, err) != 0)
+    if (need_ops(s, false, err) != 0 || s->b->ops->container_list(s->b, ctx, f, a, &list, &count, err) != 0)
         return -1;
     cs_container_stats **stats = cs_arena_array(a, count + 1, sizeof *stats);
     size_t k = 0;
@@ -245,6 +259,8 @@ int cs_stats_container(cs_stats *s, const cs_ctx *ctx, const char *id, cs_arena 
     cs_container_filter f = {.id = id};
     cs_container **list;
     size_t count;
+    if (need_ops(s, false, err) != 0)
+        return -1;
     if (id && *id && s->b->ops->container_list(s->b, ctx, &f, a, &list, &count, err) != 0)
         return -1;
     if (!id || !*id)
@@ -339,7 +355,7 @@ static cs_sandbox_stats *pod_stats_of(cs_stats *s, const cs_ctx *ctx, const cs_s
         pid = f.pid;
     if (pid > 0) {
         cs_cgroup_stats infra;
-        if (cgroup_stats(s, pid, &infra) == 0)
+        if (cgroup_stats(s, pid, f.cgroup, &infra) == 0)
             add(&st->cg, &infra);
         pod_net(s, pid, detail, st, a);
     }
@@ -352,7 +368,7 @@ static int pod_stats_list(cs_stats *s, const cs_ctx *ctx, const cs_sandbox_filte
 {
     cs_sandbox **pods;
     size_t count;
-    if (s->b->ops->sandbox_list(s->b, ctx, f, a, &pods, &count, err) != 0)
+    if (need_ops(s, true, err) != 0 || s->b->ops->sandbox_list(s->b, ctx, f, a, &pods, &count, err) != 0)
         return -1;
     /* one pod by id: its own list is cheaper than everyone's */
     all_stats all = {0};
@@ -390,7 +406,7 @@ int cs_stats_sandbox(cs_stats *s, const cs_ctx *ctx, const char *id, cs_arena *a
                      cs_error *err)
 {
     cs_sandbox *sb;
-    if (s->b->ops->sandbox_status(s->b, ctx, id, false, a, &sb, err) != 0)
+    if (need_ops(s, true, err) != 0 || s->b->ops->sandbox_status(s->b, ctx, id, false, a, &sb, err) != 0)
         return -1;
     *out = pod_stats_of(s, ctx, sb, false, NULL, a, err);
     return *out ? 0 : -1;

@@ -24,6 +24,9 @@ typedef struct cs_stats_facts {
     const char *writable; /* the container's own layer (overlay's upper dir); NULL: unknown */
     const char *writable_fs; /* the filesystem it is on, as ImageFsInfo names it; NULL: the dir */
     int64_t started_ns;
+    /* The cgroups as /proc/<pid>/cgroup would list them, when the engine
+     * knows them (containerd: the spec's cgroupsPath); NULL: read that file. */
+    const char *cgroup;
 } cs_stats_facts;
 
 /* Fills out for container or sandbox `id` (a full id); -1 when it can't

@@ -7,6 +7,7 @@
 
 #include "backend/imageref.h"
 #include "containerd/containers.h"
+#include "containerd/events.h"
 #include "containerd/imagecache.h"
 #include "containerd/images.h"
 #include "containerd/internal.h"
@@ -18,9 +19,12 @@
 static void ctrd_destroy(cs_backend *b)
 {
     ctrd_backend *d = ctrd_of(b);
+    /* The feed first: its exit hooks use everything below. */
+    ctrd_events_stop(d);
     ctrd_io_free(d->io); /* its resume pass calls containerd: before the client goes */
     if (d->cache_started)
         ctrd_image_cache_stop(d);
+    ctrd_stats_free(d);
     reg_client_free(d->registry);
     ctrd_views_free(d);
     pthread_mutex_destroy(&d->views_mu);
@@ -60,6 +64,13 @@ static const cs_backend_ops ctrd_ops = {
     .container_list = ctrd_container_list,
     .container_update = ctrd_container_update,
     .container_reopen_log = ctrd_container_reopen_log,
+    .events = ctrd_events,
+    .container_exec_sync = ctrd_exec_sync,
+    .container_stats = ctrd_container_stats,
+    .container_stats_list = ctrd_container_stats_list,
+    .sandbox_stats = ctrd_sandbox_stats,
+    .sandbox_stats_list = ctrd_sandbox_stats_list,
+    .sandbox_metrics_list = ctrd_sandbox_metrics_list,
 };
 
 int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err)
@@ -101,6 +112,8 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     d->cache_started = true;
     d->io = ctrd_io_new(ctrd_containers_resume, d);
     d->logdrain = ctrd_io_drain(d->io);
+    ctrd_stats_new(d);
+    ctrd_events_start(d);
     *out = &d->base;
     return 0;
 }

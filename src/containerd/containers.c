@@ -31,6 +31,7 @@
 #include "backend/state.h"
 #include "containerd/containers.h"
 #include "containerd/content.h"
+#include "containerd/events.h"
 #include "containerd/images.h"
 #include "containerd/internal.h"
 #include "containerd/runtime.h"
@@ -193,6 +194,12 @@ static int lookup(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_arena *
     return 0;
 }
 
+int ctrd_container_find(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, ctrd_record *out,
+                        cs_error *err)
+{
+    return lookup(d, ctx, id, a, out, err);
+}
+
 /* lookup, with an absent container as 1 (stop and remove are idempotent). */
 static int lookup_or_gone(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, ctrd_record *out,
                           cs_error *err)
@@ -295,7 +302,7 @@ static int record_exit(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r,
         st->exit_code = (int32_t)exit_status;
         st->exit_ns = exited_ns ? exited_ns : cs_time_now_ns();
         /* the kernel's word, while the task (and so its cgroup) is still there */
-        st->oom = cgroup_oom_killed(r->spec_json, a);
+        st->oom = ctrd_events_oom(d, r->id) || cgroup_oom_killed(r->spec_json, a);
         if (ctrd_record_set_state(d, ctx, r->id, state_format(st, a), a, err) != 0)
             return cs_error_wrap(err, "record the exit of container %s", r->id);
     }

@@ -5,10 +5,16 @@
 #define CS_CTRD_CONTAINERS_H
 
 #include "containerd/internal.h"
+#include "containerd/runtime.h"
 #include "containerd/stdio.h"
 
 /* A ctrd_io_resume_fn; arg is the backend. */
 int ctrd_containers_resume(ctrd_io *io, const cs_ctx *ctx, void *arg);
+
+/* The container record id names (a full id or a unique prefix), with its
+ * spec; NOT_FOUND "container <id> not found" when none (exec.c). */
+int ctrd_container_find(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, ctrd_record *out,
+                        cs_error *err);
 
 /* the ops */
 int ctrd_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg, cs_arena *a,

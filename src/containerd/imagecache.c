@@ -6,21 +6,13 @@
  * next reader list again. With no subscription (containerd down, or not yet
  * subscribed) nothing is cached: every call asks containerd.
  *
- * One thread holds the subscription and sleeps in it; it reconnects a second
- * after a failure. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "containerd/api/services/events/v1/events.pb-c.h"
+ * The subscription is the backend's one event feed (events.c), which calls
+ * ctrd_image_cache_invalidate on every /images/ event and whenever it
+ * connects or breaks. */
 #include "containerd/api/services/images/v1/images.pb-c.h"
 #include "containerd/imagecache.h"
-#include "util/log.h"
 
 #define IMAGES_LIST "/containerd.services.images.v1.Images/List"
-#define EVENTS_SUBSCRIBE "/containerd.services.events.v1.Events/Subscribe"
-#define RESUBSCRIBE_MS 1000
 
 void ctrd_image_cache_invalidate(ctrd_backend *d)
 {
@@ -78,108 +70,16 @@ void ctrd_image_records_release(ctrd_backend *d, bool held)
         pthread_rwlock_unlock(&d->cache_lock);
 }
 
-/* ---- the subscription ---- */
-
-static bool wait_or_stop(ctrd_backend *d, int64_t ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&d->ev_mu);
-    while (!d->stopping && pthread_cond_timedwait(&d->ev_cond, &d->ev_mu, &until) == 0)
-        ;
-    bool stop = d->stopping;
-    pthread_mutex_unlock(&d->ev_mu);
-    return stop;
-}
-
-static void subscribe_once(ctrd_backend *d)
-{
-    /* The open may wait on a containerd that is frozen: the stop flag ends it. */
-    cs_ctx open_ctx = {.cancelled = &d->ev_stop_flag};
-    ctrd_stream *s;
-    cs_error err;
-    if (ctrd_stream_open(d->client, &open_ctx, EVENTS_SUBSCRIBE, NULL, &s, &err) != 0)
-        return;
-    pthread_mutex_lock(&d->ev_mu);
-    if (d->stopping) {
-        pthread_mutex_unlock(&d->ev_mu);
-        ctrd_stream_free(s);
-        return;
-    }
-    d->ev_stream = s;
-    pthread_mutex_unlock(&d->ev_mu);
-
-    /* The server ignores the namespace header for events: the filter says it. */
-    char filter[256];
-    snprintf(filter, sizeof filter, "namespace==%s,topic~=\"^/images/\"", ctrd_client_namespace(d->client));
-    char *filters[] = {filter};
-    Containerd__Services__Events__V1__SubscribeRequest req = CONTAINERD__SERVICES__EVENTS__V1__SUBSCRIBE_REQUEST__INIT;
-    req.n_filters = 1;
-    req.filters = filters;
-    if (ctrd_stream_send(s, &req.base, &err) == 0 && ctrd_stream_close_send(s, &err) == 0) {
-        ctrd_stream_set_ctx(s, NULL); /* from here on only ctrd_stream_cancel ends it */
-        ctrd_image_cache_invalidate(d);
-        atomic_store(&d->events_ok, true);
-        cs_debug("watching image events", "filter", filter, NULL);
-        ProtobufCMessage *m;
-        while (ctrd_stream_recv(s, &containerd__services__events__v1__envelope__descriptor, NULL, &m, &err) == 1) {
-            ctrd_image_cache_invalidate(d);
-            protobuf_c_message_free_unpacked(m, NULL);
-        }
-        atomic_store(&d->events_ok, false);
-        ctrd_image_cache_invalidate(d);
-        if (!atomic_load(&d->ev_stop_flag))
-            cs_debug("image events ended; resubscribing", "error", err.msg, NULL);
-    }
-    pthread_mutex_lock(&d->ev_mu);
-    d->ev_stream = NULL;
-    pthread_mutex_unlock(&d->ev_mu);
-    ctrd_stream_free(s);
-}
-
-static void *events_main(void *arg)
-{
-    ctrd_backend *d = arg;
-    while (!atomic_load(&d->ev_stop_flag)) {
-        subscribe_once(d);
-        if (wait_or_stop(d, RESUBSCRIBE_MS))
-            break;
-    }
-    return NULL;
-}
-
 void ctrd_image_cache_start(ctrd_backend *d)
 {
     pthread_rwlock_init(&d->cache_lock, NULL);
-    pthread_mutex_init(&d->ev_mu, NULL);
-    pthread_cond_init(&d->ev_cond, NULL);
     atomic_init(&d->gen, 1);
-    atomic_init(&d->events_ok, false);
-    atomic_init(&d->ev_stop_flag, false);
-    d->events_started = pthread_create(&d->events_thread, NULL, events_main, d) == 0;
 }
 
 void ctrd_image_cache_stop(ctrd_backend *d)
 {
-    pthread_mutex_lock(&d->ev_mu);
-    d->stopping = true;
-    atomic_store(&d->ev_stop_flag, true);
-    if (d->ev_stream)
-        ctrd_stream_cancel(d->ev_stream);
-    pthread_cond_broadcast(&d->ev_cond);
-    pthread_mutex_unlock(&d->ev_mu);
-    if (d->events_started)
-        pthread_join(d->events_thread, NULL);
     if (d->cached)
         protobuf_c_message_free_unpacked(&d->cached->base, NULL);
     d->cached = NULL;
-    pthread_cond_destroy(&d->ev_cond);
-    pthread_mutex_destroy(&d->ev_mu);
     pthread_rwlock_destroy(&d->cache_lock);
 }

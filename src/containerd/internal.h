@@ -45,6 +45,8 @@ typedef struct ctrd_backend {
     struct cs_logdrain *logdrain;      /* stdio.c: whose logs are still being written */
     struct ctrd_io *io;                /* stdio.c: the FIFO loop */
     struct cs_event_hub *hub;          /* events.c: GetContainerEvents */
+    struct ctrd_objects *objects;      /* events.c: what the feed knows per object */
+    struct cs_stats *stats;            /* stats.c: the composition (CPU samples, layer walks) */
 } ctrd_backend;
 
 static inline ctrd_backend *ctrd_of(cs_backend *b)
@@ -60,6 +62,29 @@ int ctrd_container_exited(ctrd_backend *d, const cs_ctx *ctx, const char *id, ui
                           int64_t exited_ns, cs_error *err);
 int ctrd_sandbox_exited(ctrd_backend *d, const cs_ctx *ctx, const char *id, uint32_t exit_status,
                         int64_t exited_ns, cs_error *err);
+
+/* exec.c */
+int ctrd_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
+                   cs_arena *a, cs_exec_result *out, cs_error *err);
+
+/* stats.c: the composition over backend/stats.c, fed by the record, the
+ * task and the snapshot. */
+void ctrd_stats_new(ctrd_backend *d);
+void ctrd_stats_free(ctrd_backend *d);
+int ctrd_container_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_container_stats **out,
+                         cs_error *err);
+int ctrd_container_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
+                              cs_container_stats ***out, size_t *n, cs_error *err);
+int ctrd_sandbox_stats(cs_backend *b, const cs_ctx *ctx, const char *id, cs_arena *a, cs_sandbox_stats **out,
+                       cs_error *err);
+int ctrd_sandbox_stats_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a,
+                            cs_sandbox_stats ***out, size_t *n, cs_error *err);
+/* The directory a spec's linux.cgroupsPath names under each cgroup
+ * hierarchy's root: cgroupfs paths as they are, systemd's slice:prefix:name
+ * as runc expands it; NULL when it can't tell. */
+char *ctrd_cgroup_dir(const char *cgroups_path, cs_arena *a);
+int ctrd_sandbox_metrics_list(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_sandbox_stats ***out, size_t *n,
+                              cs_error *err);
 
 /* system.c */
 int ctrd_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err);

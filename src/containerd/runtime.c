@@ -444,6 +444,19 @@ int ctrd_task_kill(ctrd_backend *d, const cs_ctx *ctx, const char *id, const cha
     return call_ignore(d, ctx, TASKS("Kill"), &req.base, &google__protobuf__empty__descriptor, true, err);
 }
 
+/* A call about a task that another thread deleted meanwhile (the event
+ * feed's exit hook, a stop) hears "ttrpc: closed" from the shim going away
+ * rather than NOT_FOUND: true when the task is gone now. */
+static bool gone_meanwhile(ctrd_backend *d, const cs_ctx *ctx, const char *id, const char *exec_id,
+                           const cs_error *e)
+{
+    if (e->code == CS_ERR_DEADLINE || e->code == CS_ERR_CANCELLED || cs_ctx_done(ctx))
+        return false;
+    ctrd_task t;
+    cs_error gone;
+    return ctrd_task_get(d, ctx, id, exec_id, &t, &gone) != 0 && gone.code == CS_ERR_NOT_FOUND;
+}
+
 int ctrd_task_delete(ctrd_backend *d, const cs_ctx *ctx, const char *id, const char *exec_id, ctrd_task *out,
                      cs_error *err)
 {
@@ -477,6 +490,8 @@ int ctrd_task_delete(ctrd_backend *d, const cs_ctx *ctx, const char *id, const c
     cs_arena_free(a);
     if (rc == 0 || e.code == CS_ERR_NOT_FOUND)
         return 0;
+    if (gone_meanwhile(d, ctx, id, exec_id, &e)) /* gone is what it wanted */
+        return 0;
     if (err)
         *err = e;
     return -1;
@@ -490,9 +505,14 @@ int ctrd_task_wait(ctrd_backend *d, const cs_ctx *ctx, const char *id, const cha
     req.container_id = (char *)id;
     req.exec_id = path_or_empty(exec_id);
     Containerd__Services__Tasks__V1__WaitResponse *r;
+    cs_error e;
     int rc = ctrd_unary(d->client, ctx, TASKS("Wait"), &req.base,
                         &containerd__services__tasks__v1__wait_response__descriptor, NULL, a, (ProtobufCMessage **)&r,
-                        err);
+                        &e);
+    if (rc != 0 && e.code != CS_ERR_NOT_FOUND && gone_meanwhile(d, ctx, id, exec_id, &e))
+        cs_error_set(&e, CS_ERR_NOT_FOUND, "task %s is gone (deleted while waited for)", id);
+    if (rc != 0 && err)
+        *err = e;
     if (rc == 0 && out) {
         memset(out, 0, sizeof *out);
         out->status = CTRD_TASK_STOPPED;

@@ -317,22 +317,13 @@ static void write_mounts(cs_jw *w, const mount_list *defaults, mount_list *sup)
 
 /* ---- small writers ---- */
 
-static void write_strs(cs_jw *w, const char *key, const char *const *s, size_t n)
-{
-    cs_jw_key(w, key);
-    cs_jw_arr_begin(w);
-    for (size_t i = 0; i < n; i++)
-        cs_jw_string(w, s[i]);
-    cs_jw_arr_end(w);
-}
-
 static void write_caps(cs_jw *w, const cs_strs *caps)
 {
     cs_jw_key(w, "capabilities");
     cs_jw_obj_begin(w);
-    write_strs(w, "bounding", caps->items, caps->n);
-    write_strs(w, "effective", caps->items, caps->n);
-    write_strs(w, "permitted", caps->items, caps->n);
+    cs_jw_kv_strs(w, "bounding", caps->items, caps->n);
+    cs_jw_kv_strs(w, "effective", caps->items, caps->n);
+    cs_jw_kv_strs(w, "permitted", caps->items, caps->n);
     cs_jw_obj_end(w);
 }
 
@@ -397,9 +388,9 @@ static void write_paths(cs_jw *w, const cs_security_policy *p)
     cs_strs masked = p->has_masked_paths ? p->masked_paths : cs_security_default_masked_paths();
     cs_strs ro = p->has_readonly_paths ? p->readonly_paths : cs_security_default_readonly_paths();
     if (masked.n)
-        write_strs(w, "maskedPaths", masked.items, masked.n);
+        cs_jw_kv_strs(w, "maskedPaths", masked.items, masked.n);
     if (ro.n)
-        write_strs(w, "readonlyPaths", ro.items, ro.n);
+        cs_jw_kv_strs(w, "readonlyPaths", ro.items, ro.n);
 }
 
 static void write_ns(cs_jw *w, const char *type, const char *path)
@@ -507,7 +498,7 @@ static void write_default_seccomp(cs_jw *w, const cs_strs *caps)
     cs_jw_key(w, "seccomp");
     cs_jw_obj_begin(w);
     cs_jw_kv_str(w, "defaultAction", "SCMP_ACT_ALLOW");
-    write_strs(w, "architectures", (const char *[]){"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}, 3);
+    cs_jw_kv_strs(w, "architectures", (const char *[]){"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}, 3);
     cs_jw_key(w, "syscalls");
     cs_jw_arr_begin(w);
     cs_jw_obj_begin(w);
@@ -528,7 +519,7 @@ static void write_default_seccomp(cs_jw *w, const cs_strs *caps)
          * when (flags & bit) == bit; rules for one call are alternatives) */
         for (size_t i = 0; i < sizeof clone_ns_flags / sizeof clone_ns_flags[0]; i++) {
             cs_jw_obj_begin(w);
-            write_strs(w, "names", (const char *[]){"clone"}, 1);
+            cs_jw_kv_strs(w, "names", (const char *[]){"clone"}, 1);
             cs_jw_kv_str(w, "action", "SCMP_ACT_ERRNO");
             cs_jw_kv_int(w, "errnoRet", 1);
             cs_jw_key(w, "args");
@@ -544,7 +535,7 @@ static void write_default_seccomp(cs_jw *w, const cs_strs *caps)
         }
         /* clone3's flags can't be filtered: ENOSYS makes libc fall back to clone */
         cs_jw_obj_begin(w);
-        write_strs(w, "names", (const char *[]){"clone3"}, 1);
+        cs_jw_kv_strs(w, "names", (const char *[]){"clone3"}, 1);
         cs_jw_kv_str(w, "action", "SCMP_ACT_ERRNO");
         cs_jw_kv_int(w, "errnoRet", 38);
         cs_jw_obj_end(w);
@@ -946,8 +937,8 @@ int ctrd_spec_container(const ctrd_spec_input *in, cs_arena *a, char **json, cs_
     cs_jw_obj_begin(&w);
     cs_jw_kv_bool(&w, "terminal", c->tty);
     write_user(&w, &user, p);
-    write_strs(&w, "args", args.items, args.n);
-    write_strs(&w, "env", env.items, env.n);
+    cs_jw_kv_strs(&w, "args", args.items, args.n);
+    cs_jw_kv_strs(&w, "env", env.items, env.n);
     cs_jw_kv_str(&w, "cwd", cwd);
     write_caps(&w, &p->caps);
     write_rlimits(&w, in->nofile);
@@ -1080,7 +1071,7 @@ int ctrd_spec_sandbox(const ctrd_spec_input *in, cs_arena *a, char **json, cs_er
     for (size_t i = 0; i < img->n_cmd; i++)
         cs_jw_string(&w, img->cmd[i]);
     cs_jw_arr_end(&w);
-    write_strs(&w, "env", env.items, env.n);
+    cs_jw_kv_strs(&w, "env", env.items, env.n);
     cs_jw_kv_str(&w, "cwd", img->working_dir && *img->working_dir ? img->working_dir : "/");
     write_caps(&w, &p->caps);
     cs_jw_kv_bool(&w, "noNewPrivileges", p->no_new_privs);

@@ -9,35 +9,20 @@
 #include "docker/internal.h"
 #include "docker/labels.h"
 #include "docker/mux.h"
+#include "util/buf.h"
 #include "util/log.h"
-#include "util/mem.h"
 #include "util/time.h"
 
-/* Output kept per stream; beyond it the rest is dropped (the reply must fit a
- * gRPC message). */
-#define EXEC_OUTPUT_MAX (7u * 1024 * 1024)
-
+/* stdout and stderr as they come (index: the mux's stream number). */
 typedef struct exec_out {
-    char *buf[3];
-    size_t len[3], cap[3];
+    cs_buf buf[3];
 } exec_out;
 
 static int on_frame(void *user, int stream, const char *data, size_t len, cs_error *err)
 {
     exec_out *o = user;
-    if (stream != DOCKER_STREAM_STDOUT && stream != DOCKER_STREAM_STDERR)
-        return 0;
-    if (o->len[stream] + len > EXEC_OUTPUT_MAX)
-        len = EXEC_OUTPUT_MAX - o->len[stream];
-    if (o->len[stream] + len + 1 > o->cap[stream]) {
-        size_t cap = o->cap[stream] ? o->cap[stream] : 4096;
-        while (o->len[stream] + len + 1 > cap)
-            cap *= 2;
-        o->buf[stream] = cs_xrealloc(o->buf[stream], cap);
-        o->cap[stream] = cap;
-    }
-    memcpy(o->buf[stream] + o->len[stream], data, len);
-    o->len[stream] += len;
+    if (stream == DOCKER_STREAM_STDOUT || stream == DOCKER_STREAM_STDERR)
+        cs_buf_append(&o->buf[stream], data, len);
     return 0;
 }
 
@@ -55,11 +40,7 @@ static char *exec_create(docker_backend *d, const cs_ctx *ctx, const char *id, c
     cs_jw_kv_bool(&w, "AttachStdout", true);
     cs_jw_kv_bool(&w, "AttachStderr", true);
     cs_jw_kv_bool(&w, "Tty", false);
-    cs_jw_key(&w, "Cmd");
-    cs_jw_arr_begin(&w);
-    for (size_t i = 0; i < cmd->n; i++)
-        cs_jw_string(&w, cmd->items[i]);
-    cs_jw_arr_end(&w);
+    cs_jw_kv_strs(&w, "Cmd", cmd->items, cmd->n);
     cs_jw_obj_end(&w);
     docker_response resp;
     int rc = docker_request(d->http, ctx, "POST", cs_arena_printf(a, "/containers/%s/exec", id), cs_jw_str_view(&w),
@@ -131,16 +112,11 @@ int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_
         return cs_error_wrap(err, "exec in %s", id);
 
     /* The command's own timeout, within the call's deadline. */
-    cs_ctx run = *ctx;
-    bool own_timeout = false;
-    if (timeout_s > 0) {
-        int64_t until = cs_time_mono_ms() + timeout_s * 1000;
-        if (run.deadline_ms == 0 || until < run.deadline_ms) {
-            run.deadline_ms = until;
-            own_timeout = true;
-        }
-    }
+    cs_ctx run = timeout_s > 0 ? cs_ctx_within(ctx, timeout_s * 1000) : *ctx;
+    bool own_timeout = timeout_s > 0 && (ctx->deadline_ms <= 0 || run.deadline_ms < ctx->deadline_ms);
     exec_out o = {0};
+    for (int i = 0; i < 3; i++)
+        o.buf[i].max = CS_EXEC_OUTPUT_MAX;
     docker_demux m = {.on_frame = on_frame, .user = &o};
     const char *body = "{\"Detach\":false,\"Tty\":false}";
     long status;
@@ -157,12 +133,12 @@ int docker_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_
     if (rc == 0)
         rc = exec_inspect(d, ctx, eid, a, &running, &pid, &out->exit_code, err);
     if (rc == 0) {
-        out->out = cs_arena_strndup(a, o.buf[1] ? o.buf[1] : "", o.len[1]);
-        out->out_len = o.len[1];
-        out->err = cs_arena_strndup(a, o.buf[2] ? o.buf[2] : "", o.len[2]);
-        out->err_len = o.len[2];
+        out->out = cs_arena_strndup(a, o.buf[1].data ? o.buf[1].data : "", o.buf[1].len);
+        out->out_len = o.buf[1].len;
+        out->err = cs_arena_strndup(a, o.buf[2].data ? o.buf[2].data : "", o.buf[2].len);
+        out->err_len = o.buf[2].len;
     }
     for (int i = 0; i < 3; i++)
-        free(o.buf[i]);
+        cs_buf_free(&o.buf[i]);
     return rc != 0 ? cs_error_wrap(err, "exec in %s", id) : 0;
 }

@@ -998,13 +998,7 @@ static int emit_line(docker_line_splitter *s, const char *line, size_t n, cs_err
 
 static void splitter_append(docker_line_splitter *s, const char *data, size_t n)
 {
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 1024;
-        while (s->len + n + 1 > cap)
-            cap *= 2;
-        s->buf = cs_xrealloc(s->buf, cap);
-        s->cap = cap;
-    }
+    cs_xgrow(&s->buf, &s->cap, s->len + n + 1, 1024);
     memcpy(s->buf + s->len, data, n);
     s->len += n;
 }

@@ -118,5 +118,7 @@ void cs_jw_raw(cs_jw *w, const char *json, size_t n);
 void cs_jw_kv_str(cs_jw *w, const char *key, const char *v);
 void cs_jw_kv_int(cs_jw *w, const char *key, int64_t v);
 void cs_jw_kv_bool(cs_jw *w, const char *key, bool v);
+/* key: an array of these strings */
+void cs_jw_kv_strs(cs_jw *w, const char *key, const char *const *items, size_t n);
 
 #endif

@@ -53,13 +53,7 @@ static void put(cs_jw *w, const char *s, size_t n)
         return;
     if (n > SIZE_MAX / 4 || w->len + n + 1 > SIZE_MAX / 2)
         cs_die("JSON writer: text too large");
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 256; /* a taken writer written to again */
-        while (w->len + n + 1 > cap)
-            cap *= 2;
-        w->buf = cs_xrealloc(w->buf, cap);
-        w->cap = cap;
-    }
+    cs_xgrow(&w->buf, &w->cap, w->len + n + 1, 256); /* from 256: a taken writer written to again */
     memcpy(w->buf + w->len, s, n);
     w->len += n;
     w->buf[w->len] = '\0';
@@ -291,6 +285,15 @@ void cs_jw_kv_int(cs_jw *w, const char *key, int64_t v)
 {
     cs_jw_key(w, key);
     cs_jw_int(w, v);
+}
+
+void cs_jw_kv_strs(cs_jw *w, const char *key, const char *const *items, size_t n)
+{
+    cs_jw_key(w, key);
+    cs_jw_arr_begin(w);
+    for (size_t i = 0; i < n; i++)
+        cs_jw_string(w, items[i]);
+    cs_jw_arr_end(w);
 }
 
 void cs_jw_kv_bool(cs_jw *w, const char *key, bool v)

@@ -28,6 +28,17 @@ void *cs_xcalloc(size_t n, size_t size)
     return p;
 }
 
+void cs_xgrow(char **buf, size_t *cap, size_t need, size_t first)
+{
+    if (need <= *cap)
+        return;
+    size_t c = *cap ? *cap : first;
+    while (c < need)
+        c *= 2;
+    *buf = cs_xrealloc(*buf, c);
+    *cap = c;
+}
+
 void *cs_xrealloc(void *p, size_t size)
 {
     void *q = realloc(p, size ? size : 1);

@@ -142,11 +142,7 @@ END_TEST
 
 START_TEST(log_complete_when_the_stop_event_comes)
 {
-    tc_stream *events = tc_stream_open(client, RT("GetContainerEvents"), 300000);
-    Runtime__V1__GetEventsRequest ereq = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
-    ck_assert(tc_stream_send(events, &ereq.base));
-    ck_assert(tc_stream_close_send(events));
-    usleep(300000); /* subscribed */
+    tc_stream *events = tp_events(300000);
     tp_pod p;
     tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
     tp_pod_run(&p);

@@ -324,6 +324,14 @@ START_TEST(exec_sync_output_and_timeout)
     ck_assert_uint_eq(r->stderr.len, 3);
     protobuf_c_message_free_unpacked(&r->base, NULL);
 
+    /* past the cap (7 MiB a stream, CS_EXEC_OUTPUT_MAX): the rest is
+     * dropped, the command still runs to its exit */
+    r = tp_exec_sync(c, "head -c 9000000 /dev/zero | tr '\\0' b; exit 3", 60, GRPC_STATUS_OK, NULL);
+    ck_assert_int_eq(r->exit_code, 3);
+    ck_assert_uint_eq(r->stdout.len, 7u * 1024 * 1024);
+    ck_assert_int_eq(r->stdout.data[r->stdout.len - 1], 'b');
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+
     /* the timeout ends the call and kills the command */
     tc_result res;
     double t0 = tc_now_ms();
@@ -634,7 +642,9 @@ START_TEST(writable_layer_and_cri_metrics)
     Runtime__V1__ContainerStats *s = container_stats_of(c);
     ck_assert_ptr_nonnull(s->writable_layer);
     ck_assert_ptr_nonnull(s->writable_layer->fs_id);
-    ck_assert_msg(strstr(s->writable_layer->fs_id->mountpoint, "/overlay2") != NULL, "mountpoint %s",
+    /* the filesystem ImageFsInfo names: overlay2's, or the overlayfs snapshotter's */
+    const char *fs_name = strcmp(tc_backend(), "containerd") ? "/overlay2" : ".overlayfs";
+    ck_assert_msg(strstr(s->writable_layer->fs_id->mountpoint, fs_name) != NULL, "mountpoint %s",
                   s->writable_layer->fs_id->mountpoint);
     ck_assert_ptr_nonnull(s->writable_layer->inodes_used);
     ck_assert_int_gt(s->writable_layer->timestamp, 0);
@@ -788,6 +798,10 @@ static void send_input(tc_stream *st, Crishim__V1__StreamInput *in)
  * code last; with a TTY, resize reaches the process. */
 START_TEST(native_bidi_exec)
 {
+    if (!strcmp(tc_backend(), "containerd")) {
+        fprintf(stderr, "native_bidi_exec: skipped on containerd: interactive streams are issue #12's part 3\n");
+        return;
+    }
     tp_pod p;
     tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
     tp_pod_run(&p);
@@ -960,6 +974,67 @@ START_TEST(concurrent_removal_all_succeed)
 }
 END_TEST
 
+/* GetContainerEvents: a container's life as CRI events, in order, each
+ * naming its pod; the pod's own infra container has its events too. */
+static Runtime__V1__ContainerEventResponse *next_event_for(tc_stream *st, const char *id)
+{
+    Runtime__V1__ContainerEventResponse *e;
+    while ((e = (Runtime__V1__ContainerEventResponse *)tc_stream_recv(
+                st, &runtime__v1__container_event_response__descriptor)) != NULL) {
+        if (!strcmp(e->container_id, id))
+            return e;
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+    }
+    ck_abort_msg("the event stream ended before an event for %s", id);
+    return NULL;
+}
+
+START_TEST(container_events_in_order)
+{
+    tc_stream *events = tp_events(120000);
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    Runtime__V1__ContainerEventResponse *e = next_event_for(events, p.id);
+    ck_assert_ptr_nonnull(e->pod_sandbox_status);
+    ck_assert_str_eq(e->pod_sandbox_status->id, p.id);
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+
+    char *c = tp_container(&p, "events", "exec sleep 300", 0, true);
+    Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+    stop.container_id = c;
+    stop.timeout = 0;
+    tp_call_drop(RT("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, GRPC_STATUS_OK,
+                 NULL);
+    Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+    rm.container_id = c;
+    tp_call_drop(RT("RemoveContainer"), &rm.base, &runtime__v1__remove_container_response__descriptor,
+                 GRPC_STATUS_OK, NULL);
+    const Runtime__V1__ContainerEventType want[] = {
+        RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_CREATED_EVENT,
+        RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STARTED_EVENT,
+        RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT,
+        RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT,
+    };
+    int64_t last = 0;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        e = next_event_for(events, c);
+        ck_assert_msg(e->container_event_type == want[i], "event %zu of %s: type %d, want %d", i, c,
+                      e->container_event_type, want[i]);
+        ck_assert_ptr_nonnull(e->pod_sandbox_status);
+        ck_assert_str_eq(e->pod_sandbox_status->id, p.id);
+        ck_assert_int_ge(e->created_at, last);
+        last = e->created_at;
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+    }
+    tc_result res;
+    tc_stream_cancel(events);
+    tc_stream_finish(events, &res);
+    free(c);
+    tp_pod_remove(&p);
+}
+END_TEST
+
 START_TEST(bad_input)
 {
     tc_result res;
@@ -1050,6 +1125,7 @@ int main(void)
     tcase_add_test(tc, writable_layer_and_cri_metrics);
     tcase_add_test(tc, native_bidi_exec);
     tcase_add_test(tc, concurrent_removal_all_succeed);
+    tcase_add_test(tc, container_events_in_order);
     tcase_add_test(tc, bad_input);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, true);

@@ -197,3 +197,13 @@ void tp_pull(const char *image)
              &runtime__v1__pull_image_response__descriptor, NULL, 120000, &res);
     ck_assert_msg(res.code == GRPC_STATUS_OK, "pull %s: %s", image, res.details);
 }
+
+tc_stream *tp_events(int timeout_ms)
+{
+    tc_stream *st = tc_stream_open(tp_daemon->client, RT("GetContainerEvents"), timeout_ms);
+    Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
+    ck_assert(tc_stream_send(st, &req.base));
+    ck_assert(tc_stream_close_send(st));
+    usleep(300000); /* subscribed */
+    return st;
+}

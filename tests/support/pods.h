@@ -42,6 +42,9 @@ Runtime__V1__ContainerStatusResponse *tp_wait_exit(const char *id, int timeout_s
 Runtime__V1__ExecSyncResponse *tp_exec_sync(const char *id, const char *script, int64_t timeout,
                                                 grpc_status_code want, tc_result *res);
 char *tp_bytes_dup(ProtobufCBinaryData b);
+/* A GetContainerEvents stream, subscribed (the request sent, a moment
+ * given for the daemon to subscribe); the caller cancels and finishes it. */
+tc_stream *tp_events(int timeout_ms);
 char *tp_exec_out(const char *id, const char *script);
 #define TP_CALL_OK(method, req, T, out_desc) ((T *)tp_call(RT(method), &(req).base, out_desc, GRPC_STATUS_OK, NULL))
 
