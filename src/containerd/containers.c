@@ -239,42 +239,15 @@ static int on_record(cs_backend *b, const cs_ctx *ctx, const char *id, bool abse
 
 /* ---- OOM: the cgroup's own count, read before the task is deleted ---- */
 
-/* "a-b-c.slice" as systemd nests it: a.slice/a-b.slice/a-b-c.slice. */
-static const char *slice_path(const char *slice, cs_arena *a)
-{
-    if (!*slice || !strcmp(slice, "-.slice"))
-        return "";
-    size_t len = strlen(slice);
-    const char *stem_end = len > 6 && !strcmp(slice + len - 6, ".slice") ? slice + len - 6 : slice + len;
-    const char *path = "";
-    for (const char *p = slice; p <= stem_end; p++) {
-        if (p == stem_end || *p == '-')
-            path = cs_arena_printf(a, "%s/%.*s.slice", path, (int)(p - slice), slice);
-    }
-    return path;
-}
-
-/* The cgroup (relative to a controller's root) a spec's cgroupsPath names. */
-static const char *cgroup_rel(const char *cgroups_path, cs_arena *a)
-{
-    const char *c1 = strchr(cgroups_path, ':');
-    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2) /* cgroupfs: the path itself */
-        return cgroups_path;
-    const char *slice = cs_arena_strndup(a, cgroups_path, (size_t)(c1 - cgroups_path));
-    return cs_arena_printf(a, "%s/%.*s-%s.scope", slice_path(slice, a), (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
-}
-
 static bool cgroup_oom_killed(const char *spec_json, cs_arena *a)
 {
     cs_json *j;
     if (!spec_json || cs_json_parse(spec_json, strlen(spec_json), &j, NULL) != 0)
         return false;
-    const char *cp = cs_json_get_str(j, 0, "linux.cgroupsPath", a);
+    const char *rel = ctrd_cgroup_dir(cs_json_get_str(j, 0, "linux.cgroupsPath", a), a);
     cs_json_free(j);
-    if (!cp || !*cp)
+    if (!rel)
         return false;
-    const char *rel = cgroup_rel(cp, a);
     struct statfs sf;
     bool v2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
     const char *file = v2 ? cs_arena_printf(a, "/sys/fs/cgroup%s/memory.events", rel)
