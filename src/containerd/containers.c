@@ -918,6 +918,15 @@ int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
     return 0;
 }
 
+/* id's task in a Tasks.List answer; NULL when it has none. */
+static const ctrd_task *task_in(const char *const *ids, const ctrd_task *tasks, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ids[i], id))
+            return &tasks[i];
+    return NULL;
+}
+
 int ctrd_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
                         cs_container ***out, size_t *n, cs_error *err)
 {
@@ -935,10 +944,7 @@ int ctrd_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_fil
     for (size_t i = 0; i < nr; i++) {
         ctr_state st;
         state_parse(recs[i].state_json, a, &st);
-        const ctrd_task *t = NULL;
-        for (size_t x = 0; x < nt && !t; x++)
-            if (!strcmp(tids[x], recs[i].id))
-                t = &tasks[x];
+        const ctrd_task *t = task_in(tids, tasks, nt, recs[i].id);
         cs_container *c = container_of(&recs[i], &st, a);
         fill_state(c, &st, t);
         if (!cs_state_container_wanted(c, f))
@@ -1023,9 +1029,7 @@ int ctrd_containers_resume(ctrd_io *io, const cs_ctx *ctx, void *arg)
     }
     /* every container with a task has a shim that kept its output for us */
     for (size_t i = 0; rc == 0 && i < nr; i++) {
-        bool has_task = false;
-        for (size_t x = 0; x < nt && !has_task; x++)
-            has_task = !strcmp(tids[x], recs[i].id);
+        bool has_task = task_in(tids, tasks, nt, recs[i].id) != NULL;
         ctr_state st;
         state_parse(recs[i].state_json, a, &st);
         const char *log_path = cs_state_get(&recs[i].labels, CS_STATE_LOG_PATH);
