@@ -342,9 +342,22 @@ stop_containerd() {
     rm -f "$cd_pid" "$cd_sock" "$cd_sock.ttrpc" "$cd_run/debug.sock"
 }
 
-# After a killed containerd: its tasks' shims (they name its socket).
+# After a stopped or killed containerd: its tasks' containers (they outlive
+# the shim; runc's root under /run/containerd/runc is shared by every
+# containerd on the host, ours are those whose bundle is in our state dir),
+# then the shims (they name its socket).
 stop_containerd_leftovers() {
-    local p
+    local p root id
+    if command -v runc >/dev/null; then
+        for root in /run/containerd/runc/*/; do
+            [ -d "$root" ] || continue
+            for id in $(runc --root "$root" list -q 2>/dev/null); do
+                runc --root "$root" state "$id" 2>/dev/null | grep -qF "\"bundle\": \"$cd_run/state/" || continue
+                runc --root "$root" kill "$id" KILL 2>/dev/null || true
+                runc --root "$root" delete -f "$id" 2>/dev/null || true
+            done
+        done
+    fi
     for p in $(pids_matching "-address $cd_sock"); do stop_pid "$p" "-address $cd_sock" containerd-shim 10; done
     return 0
 }
@@ -411,6 +424,20 @@ EOF
 }
 
 stop_cni() {
+    local cidr prefix ns
+    # Pods a failed suite left behind: their netns (crishim names them
+    # /var/run/netns/cni-*, as containerd's CRI does) hold an address of ours.
+    cidr=$(kv_get "$state" CNI_CIDR)
+    prefix=${cidr%.*}
+    if [ -n "$prefix" ] && command -v nsenter >/dev/null; then
+        for ns in /var/run/netns/cni-*; do
+            [ -e "$ns" ] || continue
+            if nsenter --net="$ns" ip -4 -o addr show 2>/dev/null | grep -qF " inet $prefix."; then
+                umount -l "$ns" 2>/dev/null || true
+                rm -f "$ns"
+            fi
+        done
+    fi
     if ip link show dev "$cni_bridge" >/dev/null 2>&1; then
         ip link del dev "$cni_bridge" || log "could not delete bridge $cni_bridge"
     fi

@@ -63,7 +63,7 @@ struct ctrd_pods {
      * destroy (one per config change). */
     ctrd_cni **old;
     size_t n_old;
-    /* ids of pods a stop or remove is working on */
+    /* pods being worked on: ids a stop or remove holds, names a run holds */
     char **busy;
     size_t n_busy;
 };
@@ -172,7 +172,7 @@ void ctrd_network_status(ctrd_backend *d, cs_arena *a, cs_engine_status *out)
     }
 }
 
-/* One stop or remove at a time per pod. */
+/* One stop or remove (by id) or run (by name) at a time per pod. */
 static void pod_lock(ctrd_backend *d, const char *id)
 {
     struct ctrd_pods *p = d->pods;
@@ -203,28 +203,7 @@ static void pod_unlock(ctrd_backend *d, const char *id)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* ---- the state extension ----
- * {"dir":…,"netns":…|null,"cni":<ADD result>|null,"ip":…,"ips":[…],
- *  "ports":[{"host_port","container_port","protocol","host_ip"}],
- *  "hostname":…,"cgroup_parent":…,"dns":{"servers","searches","options"},
- *  "shm":bool,"stopped":bool,"exit":{"code","at_ns"}} — a stored format. */
-
-typedef struct sb_state {
-    const char *dir;
-    const char *netns;         /* NULL: host network */
-    const char *cni;           /* raw JSON; NULL: no result (yet) */
-    const char *ip;
-    cs_strs ips;               /* the other addresses */
-    ctrd_cni_port *ports;
-    size_t n_ports;
-    const char *hostname;
-    const char *cgroup_parent;
-    cs_strs dns_servers, dns_searches, dns_options;
-    bool shm;                  /* <dir>/shm is our tmpfs */
-    bool stopped;              /* network torn down */
-    bool exited;
-    int64_t exit_code, exit_ns;
-} sb_state;
+/* ---- the state extension (its format: sandbox.h) ---- */
 
 static void put_strs(cs_jw *w, const char *key, const cs_strs *s)
 {
@@ -244,7 +223,7 @@ static void put_str_or_null(cs_jw *w, const char *key, const char *v)
         cs_jw_null(w);
 }
 
-static char *state_json(const sb_state *s, cs_arena *a)
+char *ctrd_pod_state_json(const ctrd_pod_state *s, cs_arena *a)
 {
     cs_jw w;
     cs_jw_init(&w);
@@ -296,6 +275,8 @@ static char *state_json(const sb_state *s, cs_arena *a)
 static cs_strs get_strs(const cs_json *j, int arr, cs_arena *a)
 {
     cs_strs s = {.items = cs_arena_array(a, (size_t)cs_json_count(j, arr) + 1, sizeof *s.items)};
+    if (cs_json_type_of(j, arr) != CS_JSON_ARRAY)
+        return s;
     for (int it = cs_json_first(j, arr); it >= 0; it = cs_json_next(j, arr, it)) {
         char *v = cs_json_str(j, it, a);
         if (v)
@@ -309,17 +290,18 @@ static char *pod_dir(ctrd_backend *d, const char *id, cs_arena *a)
     return cs_arena_printf(a, "%s/" POD_DIRS "/%s", d->state_dir, id);
 }
 
-/* A missing or unreadable extension leaves the defaults: the pod's
- * directory by its id, nothing else made. */
-static void state_parse(ctrd_backend *d, const char *id, const char *json, cs_arena *a, sb_state *s)
+void ctrd_pod_state_parse(const char *json, const char *default_dir, cs_arena *a, ctrd_pod_state *s)
 {
     memset(s, 0, sizeof *s);
-    s->dir = pod_dir(d, id, a);
+    s->dir = default_dir;
     cs_json *j;
     if (!json || cs_json_parse(json, strlen(json), &j, NULL) != 0)
         return;
+    /* A stored directory survives a changed --state-dir; it is removed
+     * with the pod, so only one named after the pod (its id) is taken. */
     char *dir = cs_json_get_str(j, 0, "dir", a);
-    if (dir && *dir)
+    const char *base = strrchr(default_dir, '/'), *dbase = dir ? strrchr(dir, '/') : NULL;
+    if (dir && dir[0] == '/' && base && dbase && dbase != dir && !strcmp(base, dbase))
         s->dir = dir;
     s->netns = cs_json_get_str(j, 0, "netns", a);
     int cni = cs_json_key(j, 0, "cni");
@@ -331,6 +313,8 @@ static void state_parse(ctrd_backend *d, const char *id, const char *json, cs_ar
     s->ip = cs_json_get_str(j, 0, "ip", a);
     s->ips = get_strs(j, cs_json_key(j, 0, "ips"), a);
     int ports = cs_json_key(j, 0, "ports");
+    if (cs_json_type_of(j, ports) != CS_JSON_ARRAY)
+        ports = -1;
     s->ports = cs_arena_array(a, (size_t)cs_json_count(j, ports) + 1, sizeof *s->ports);
     for (int it = cs_json_first(j, ports); it >= 0; it = cs_json_next(j, ports, it)) {
         ctrd_cni_port *p = &s->ports[s->n_ports++];
@@ -359,30 +343,19 @@ static void state_parse(ctrd_backend *d, const char *id, const char *json, cs_ar
 
 /* ---- the pod's files ---- */
 
-static char *pod_file(const sb_state *s, const char *name, cs_arena *a)
+static char *pod_file(const ctrd_pod_state *s, const char *name, cs_arena *a)
 {
     return cs_arena_printf(a, "%s/%s", s->dir, name);
 }
 
-/* resolv.conf from the CRI DNS config, else the host's. */
-static int write_resolv(const sb_state *s, cs_arena *a, cs_error *err)
+char *ctrd_pod_resolv_conf(const cs_strs *servers, const cs_strs *searches, const cs_strs *options, cs_arena *a)
 {
-    const char *path = pod_file(s, "resolv.conf", a);
-    if (!s->dns_servers.n && !s->dns_searches.n && !s->dns_options.n) {
-        char *host = NULL;
-        size_t len = 0;
-        cs_error e;
-        if (cs_read_file("/etc/resolv.conf", FILE_MAX, &host, &len, &e) != 0)
-            len = 0;
-        int rc = cs_write_file(path, host ? host : "", len, 0644, err);
-        free(host);
-        return rc;
-    }
+    if (!servers->n && !searches->n && !options->n)
+        return NULL;
     const struct {
         const char *key, *sep;
         const cs_strs *v;
-    } parts[] = {{"search", " ", &s->dns_searches}, {"nameserver", "\nnameserver ", &s->dns_servers},
-                 {"options", " ", &s->dns_options}};
+    } parts[] = {{"search", " ", searches}, {"nameserver", "\nnameserver ", servers}, {"options", " ", options}};
     char *text = cs_arena_strdup(a, "");
     for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
         if (!parts[p].v->n)
@@ -392,11 +365,28 @@ static int write_resolv(const sb_state *s, cs_arena *a, cs_error *err)
             text = cs_arena_printf(a, "%s%s%s", text, i ? parts[p].sep : " ", parts[p].v->items[i]);
         text = cs_arena_printf(a, "%s\n", text);
     }
-    return cs_write_file(path, text, strlen(text), 0644, err);
+    return text;
+}
+
+/* resolv.conf from the CRI DNS config, else the host's. */
+static int write_resolv(const ctrd_pod_state *s, cs_arena *a, cs_error *err)
+{
+    const char *path = pod_file(s, "resolv.conf", a);
+    char *text = ctrd_pod_resolv_conf(&s->dns_servers, &s->dns_searches, &s->dns_options, a);
+    if (text)
+        return cs_write_file(path, text, strlen(text), 0644, err);
+    char *host = NULL;
+    size_t len = 0;
+    cs_error e;
+    if (cs_read_file("/etc/resolv.conf", FILE_MAX, &host, &len, &e) != 0)
+        len = 0;
+    int rc = cs_write_file(path, host ? host : "", len, 0644, err);
+    free(host);
+    return rc;
 }
 
 /* hosts: the host's, as containerd's CRI plugin copies it. */
-static int write_hosts(const sb_state *s, cs_arena *a, cs_error *err)
+static int write_hosts(const ctrd_pod_state *s, cs_arena *a, cs_error *err)
 {
     static const char fallback[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
     char *host = NULL;
@@ -411,7 +401,7 @@ static int write_hosts(const sb_state *s, cs_arena *a, cs_error *err)
     return rc;
 }
 
-static int write_pod_files(const sb_state *s, cs_arena *a, cs_error *err)
+static int write_pod_files(const ctrd_pod_state *s, cs_arena *a, cs_error *err)
 {
     char *hn = cs_arena_printf(a, "%s\n", s->hostname);
     if (cs_mkdir_p(s->dir, 0755, err) != 0 || write_resolv(s, a, err) != 0 || write_hosts(s, a, err) != 0 ||
@@ -420,7 +410,20 @@ static int write_pod_files(const sb_state *s, cs_arena *a, cs_error *err)
     return 0;
 }
 
-static int mount_shm(const sb_state *s, cs_arena *a, cs_error *err)
+/* The pod as its processes see it: namespaces and files. */
+static ctrd_spec_sandbox_facts facts_of(const char *id, const ctrd_pod_state *s, int pause_pid, cs_arena *a)
+{
+    return (ctrd_spec_sandbox_facts){.id = id,
+                                     .pause_pid = pause_pid,
+                                     .netns_path = s->netns,
+                                     .hostname = s->hostname,
+                                     .resolv_path = pod_file(s, "resolv.conf", a),
+                                     .hosts_path = pod_file(s, "hosts", a),
+                                     .hostname_path = pod_file(s, "hostname", a),
+                                     .shm_path = s->shm ? pod_file(s, "shm", a) : NULL};
+}
+
+static int mount_shm(const ctrd_pod_state *s, cs_arena *a, cs_error *err)
 {
     const char *path = pod_file(s, "shm", a);
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
@@ -430,7 +433,7 @@ static int mount_shm(const sb_state *s, cs_arena *a, cs_error *err)
     return 0;
 }
 
-static int unmount_shm(const sb_state *s, cs_arena *a, cs_error *err)
+static int unmount_shm(const ctrd_pod_state *s, cs_arena *a, cs_error *err)
 {
     const char *path = pod_file(s, "shm", a);
     /* EINVAL: not mounted (any more) */
@@ -501,7 +504,7 @@ static void sandbox_decode(const ctrd_record *r, cs_arena *a, cs_sandbox *s)
     cs_state_sandbox_decode(&r->labels, s, a);
 }
 
-static ctrd_cni_pod cni_pod(const char *id, const sb_state *st, const cs_sandbox *who)
+static ctrd_cni_pod cni_pod(const char *id, const ctrd_pod_state *st, const cs_sandbox *who)
 {
     return (ctrd_cni_pod){.id = id,
                           .netns = st->netns,
@@ -588,14 +591,14 @@ static int kill_containers(ctrd_backend *d, const cs_ctx *ctx, const char *id, c
 }
 
 /* The pause process's exit, recorded, then its task deleted. */
-static int pause_exited(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, sb_state *st,
+static int pause_exited(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r, ctrd_pod_state *st,
                         uint32_t exit_status, int64_t exited_ns, cs_arena *a, cs_error *err)
 {
     if (!st->exited) {
         st->exited = true;
         st->exit_code = exit_status;
         st->exit_ns = exited_ns ? exited_ns : cs_time_now_ns();
-        if (ctrd_record_set_state(d, ctx, r->id, state_json(st, a), a, err) != 0)
+        if (ctrd_record_set_state(d, ctx, r->id, ctrd_pod_state_json(st, a), a, err) != 0)
             return cs_error_wrap(err, "sandbox %s", r->id);
     }
     if (ctrd_task_delete(d, ctx, r->id, NULL, NULL, err) != 0)
@@ -620,8 +623,8 @@ int ctrd_sandbox_exited(ctrd_backend *d, const cs_ctx *ctx, const char *id, uint
             rc = -1;
         }
     } else {
-        sb_state st;
-        state_parse(d, r.id, r.state_json, a, &st);
+        ctrd_pod_state st;
+        ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
         rc = pause_exited(d, ctx, &r, &st, exit_status, exited_ns, a, err);
     }
     cs_arena_free(a);
@@ -671,7 +674,7 @@ static int pause_image(ctrd_backend *d, const cs_ctx *ctx, cs_arena *a, ctrd_ima
 static const char *const proto_names[] = {"tcp", "udp", "sctp"};
 
 /* portmap acts on mappings with a host port only (as containerd's CRI). */
-static void ports_of(const cs_sandbox_config *c, cs_arena *a, sb_state *st)
+static void ports_of(const cs_sandbox_config *c, cs_arena *a, ctrd_pod_state *st)
 {
     st->ports = cs_arena_array(a, c->n_ports + 1, sizeof *st->ports);
     for (size_t i = 0; i < c->n_ports; i++) {
@@ -692,7 +695,7 @@ typedef struct pod_build {
     const cs_sandbox_config *cfg;
     const char *id;
     const char *lease;
-    sb_state st;
+    ctrd_pod_state st;
     const ctrd_cni *cni;
     bool dir, shm, netns, snapshot, record, cni_added, task;
 } pod_build;
@@ -739,13 +742,7 @@ static int pause_spec(pod_build *b, const mf_image_config *img, cs_arena *a, cha
         .image = img,
         .policy = &policy,
         .host = &host,
-        .facts = {.id = b->id,
-                  .netns_path = b->st.netns,
-                  .hostname = b->st.hostname,
-                  .resolv_path = pod_file(&b->st, "resolv.conf", a),
-                  .hosts_path = pod_file(&b->st, "hosts", a),
-                  .hostname_path = pod_file(&b->st, "hostname", a),
-                  .shm_path = b->st.shm ? pod_file(&b->st, "shm", a) : NULL},
+        .facts = facts_of(b->id, &b->st, 0, a),
         .cgroup_driver = b->d->cgroup_driver,
     };
     return ctrd_spec_sandbox(&in, a, json, err);
@@ -786,7 +783,7 @@ static int build(pod_build *b, const cs_ctx *ctx, const ctrd_image_use *img, cs_
                            .labels = &labels,
                            .image = d->pause_image,
                            .snapshot_key = b->id,
-                           .state_json = state_json(&b->st, a),
+                           .state_json = ctrd_pod_state_json(&b->st, a),
                            .spec_json = spec};
     if (ctrd_record_create(d, ctx, b->lease, &rec, a, err) != 0)
         return -1;
@@ -801,7 +798,7 @@ static int build(pod_build *b, const cs_ctx *ctx, const ctrd_image_use *img, cs_
         b->st.cni = res.json;
         b->st.ip = res.ip;
         b->st.ips = (cs_strs){.items = (const char **)res.additional_ips, .n = res.n_additional_ips};
-        if (ctrd_record_set_state(d, ctx, b->id, state_json(&b->st, a), a, err) != 0)
+        if (ctrd_record_set_state(d, ctx, b->id, ctrd_pod_state_json(&b->st, a), a, err) != 0)
             return -1;
     }
     ctrd_stdio_paths io = {0}; /* the pause process talks to nobody */
@@ -811,6 +808,26 @@ static int build(pod_build *b, const cs_ctx *ctx, const ctrd_image_use *img, cs_
     b->task = true;
     if (ctrd_task_start(d, ctx, b->id, NULL, &pid, err) != 0)
         return cs_error_wrap(err, "start the pause task");
+    return 0;
+}
+
+/* EXISTS when a sandbox of this pod and attempt is there already. */
+static int name_free(ctrd_backend *d, const cs_ctx *ctx, const cs_sandbox_config *cfg, const char *name,
+                     cs_arena *a, cs_error *err)
+{
+    ctrd_record *recs;
+    size_t n;
+    if (ctrd_record_list(d, ctx, CS_STATE_KIND_SANDBOX, CS_STATE_POD_UID, cfg->uid, a, &recs, &n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        cs_sandbox s;
+        sandbox_decode(&recs[i], a, &s);
+        if (!strcmp(cs_state_sandbox_name(&(cs_sandbox_config){.name = s.name, .ns = s.ns, .uid = s.uid,
+                                                              .attempt = s.attempt},
+                                          a),
+                    name))
+            return cs_error_set(err, CS_ERR_EXISTS, "sandbox %s already exists (%s)", name, s.id);
+    }
     return 0;
 }
 
@@ -850,7 +867,13 @@ int ctrd_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config *
 
     cs_error local;
     cs_error *e = err ? err : &local;
-    int rc = build(&pb, ctx, &img, a, e);
+    /* One pod of a name and attempt at a time, as on Docker (its container
+     * name) and containerd's CRI (its name reservation). */
+    pod_lock(d, name);
+    int rc = name_free(d, ctx, cfg, name, a, e);
+    if (rc == 0)
+        rc = build(&pb, ctx, &img, a, e);
+    pod_unlock(d, name);
     if (rc != 0) {
         cs_error saved = *e;
         undo(&pb, a);
@@ -879,8 +902,8 @@ static int stop_locked(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
             *err = e;
         return -1;
     }
-    sb_state st;
-    state_parse(d, r.id, r.state_json, a, &st);
+    ctrd_pod_state st;
+    ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
     if (kill_containers(d, ctx, id, a, err) != 0)
         return -1;
     ctrd_task t;
@@ -907,26 +930,7 @@ static int stop_locked(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
             return -1;
     }
     st.stopped = true;
-    return ctrd_record_set_state(d, ctx, id, state_json(&st, a), a, err);
-}
-
-int ctrd_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
-{
-    ctrd_backend *d = ctrd_of(b);
-    cs_arena *a = cs_arena_new();
-    const char *full;
-    int rc = resolve_or_gone(d, ctx, id, a, &full, err);
-    if (rc == 1) {
-        pod_lock(d, full);
-        rc = stop_locked(d, ctx, full, a, err);
-        pod_unlock(d, full);
-        if (rc != 0)
-            cs_error_wrap(err, "stop sandbox %s", id);
-        else
-            cs_info("sandbox stopped", "id", full, NULL);
-    }
-    cs_arena_free(a);
-    return rc < 0 ? -1 : 0;
+    return ctrd_record_set_state(d, ctx, id, ctrd_pod_state_json(&st, a), a, err);
 }
 
 /* A container's task (killed by the stop), snapshot, record and FIFOs. */
@@ -953,16 +957,16 @@ static int remove_locked(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_
             return -1;
     ctrd_record r;
     cs_error e;
-    sb_state st;
+    ctrd_pod_state st;
     if (get_sandbox(d, ctx, id, a, &r, &e) != 0) {
         if (e.code != CS_ERR_NOT_FOUND) {
             if (err)
                 *err = e;
             return -1;
         }
-        state_parse(d, id, NULL, a, &st);
+        ctrd_pod_state_parse(NULL, pod_dir(d, id, a), a, &st);
     } else {
-        state_parse(d, r.id, r.state_json, a, &st);
+        ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
     }
     if (ctrd_snapshot_remove(d, ctx, id, err) != 0 || ctrd_record_delete(d, ctx, id, err) != 0)
         return -1;
@@ -971,7 +975,9 @@ static int remove_locked(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_
     return 0;
 }
 
-int ctrd_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+/* Stop or remove: an unknown id is gone already (success); the work runs
+ * under the pod's lock. */
+static int pod_op(cs_backend *b, const cs_ctx *ctx, const char *id, bool remove, cs_error *err)
 {
     ctrd_backend *d = ctrd_of(b);
     cs_arena *a = cs_arena_new();
@@ -979,15 +985,25 @@ int ctrd_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_err
     int rc = resolve_or_gone(d, ctx, id, a, &full, err);
     if (rc == 1) {
         pod_lock(d, full);
-        rc = remove_locked(d, ctx, full, a, err);
+        rc = remove ? remove_locked(d, ctx, full, a, err) : stop_locked(d, ctx, full, a, err);
         pod_unlock(d, full);
         if (rc != 0)
-            cs_error_wrap(err, "remove sandbox %s", id);
+            cs_error_wrap(err, "%s sandbox %s", remove ? "remove" : "stop", id);
         else
-            cs_info("sandbox removed", "id", full, NULL);
+            cs_info(remove ? "sandbox removed" : "sandbox stopped", "id", full, NULL);
     }
     cs_arena_free(a);
     return rc < 0 ? -1 : 0;
+}
+
+int ctrd_sandbox_stop(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return pod_op(b, ctx, id, false, err);
+}
+
+int ctrd_sandbox_remove(cs_backend *b, const cs_ctx *ctx, const char *id, cs_error *err)
+{
+    return pod_op(b, ctx, id, true, err);
 }
 
 /* ---- status, list, netns ---- */
@@ -1023,7 +1039,7 @@ static int pause_task(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_t
 }
 
 /* Verbose status: what containerd's CRI plugin shows, plus our state. */
-static char *verbose_info(ctrd_backend *d, const ctrd_record *r, const sb_state *st, const ctrd_task *t, bool has,
+static char *verbose_info(ctrd_backend *d, const ctrd_record *r, const ctrd_pod_state *st, const ctrd_task *t, bool has,
                           cs_arena *a)
 {
     cs_jw w;
@@ -1048,7 +1064,7 @@ static char *verbose_info(ctrd_backend *d, const ctrd_record *r, const sb_state 
     return s;
 }
 
-static void set_ips(cs_sandbox *s, const sb_state *st)
+static void set_ips(cs_sandbox *s, const ctrd_pod_state *st)
 {
     if (s->net == CS_NS_NODE)
         return;
@@ -1068,8 +1084,8 @@ int ctrd_sandbox_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool v
     if (resolve(d, ctx, id, a, &full, err) != 0 || get_sandbox(d, ctx, full, a, &r, err) != 0 ||
         pause_task(d, ctx, full, &t, &has, err) != 0)
         return cs_error_wrap(err, "sandbox status %s", id);
-    sb_state st;
-    state_parse(d, r.id, r.state_json, a, &st);
+    ctrd_pod_state st;
+    ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
     cs_sandbox *s = cs_arena_alloc(a, sizeof *s);
     sandbox_decode(&r, a, s);
     s->state = has && t.status == CTRD_TASK_RUNNING ? CS_SANDBOX_READY : CS_SANDBOX_NOTREADY;
@@ -1119,51 +1135,43 @@ int ctrd_sandbox_facts(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
     if (resolve(d, ctx, id, a, &full, err) != 0 || get_sandbox(d, ctx, full, a, &r, err) != 0 ||
         pause_task(d, ctx, full, &t, &has, err) != 0)
         return -1;
-    sb_state st;
-    state_parse(d, r.id, r.state_json, a, &st);
+    ctrd_pod_state st;
+    ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
     cs_sandbox s;
     sandbox_decode(&r, a, &s);
     out->id = r.id;
     out->ready = has && t.status == CTRD_TASK_RUNNING;
-    cs_sandbox_config *c = &out->config;
-    c->name = s.name;
-    c->ns = s.ns;
-    c->uid = s.uid;
-    c->attempt = s.attempt;
-    c->hostname = st.hostname;
-    c->log_directory = s.log_directory;
-    c->dns_servers = st.dns_servers;
-    c->dns_searches = st.dns_searches;
-    c->dns_options = st.dns_options;
-    c->ports = cs_arena_array(a, st.n_ports + 1, sizeof *c->ports);
+    cs_port *ports = cs_arena_array(a, st.n_ports + 1, sizeof *ports);
     for (size_t i = 0; i < st.n_ports; i++) {
         const ctrd_cni_port *p = &st.ports[i];
         int proto = 0;
         for (int k = 0; k < 3; k++)
             if (!strcmp(p->protocol, proto_names[k]))
                 proto = k;
-        c->ports[i] = (cs_port){.protocol = proto,
-                                .container_port = p->container_port,
-                                .host_port = p->host_port,
-                                .host_ip = p->host_ip};
+        ports[i] = (cs_port){.protocol = proto,
+                             .container_port = p->container_port,
+                             .host_port = p->host_port,
+                             .host_ip = p->host_ip};
     }
-    c->n_ports = st.n_ports;
-    c->labels = s.labels;
-    c->annotations = s.annotations;
-    c->cgroup_parent = st.cgroup_parent;
-    c->net = s.net;
-    c->pid = s.pid;
-    c->ipc = s.ipc;
-    c->runtime_handler = s.runtime_handler;
-    ctrd_spec_sandbox_facts *f = &out->facts;
-    f->id = r.id;
-    f->pause_pid = out->ready ? (int)t.pid : 0;
-    f->netns_path = st.netns;
-    f->hostname = st.hostname;
-    f->resolv_path = pod_file(&st, "resolv.conf", a);
-    f->hosts_path = pod_file(&st, "hosts", a);
-    f->hostname_path = pod_file(&st, "hostname", a);
-    f->shm_path = st.shm ? pod_file(&st, "shm", a) : NULL;
+    out->config = (cs_sandbox_config){.name = s.name,
+                                      .ns = s.ns,
+                                      .uid = s.uid,
+                                      .attempt = s.attempt,
+                                      .hostname = st.hostname,
+                                      .log_directory = s.log_directory,
+                                      .dns_servers = st.dns_servers,
+                                      .dns_searches = st.dns_searches,
+                                      .dns_options = st.dns_options,
+                                      .ports = ports,
+                                      .n_ports = st.n_ports,
+                                      .labels = s.labels,
+                                      .annotations = s.annotations,
+                                      .cgroup_parent = st.cgroup_parent,
+                                      .net = s.net,
+                                      .pid = s.pid,
+                                      .ipc = s.ipc,
+                                      .runtime_handler = s.runtime_handler};
+    out->facts = facts_of(r.id, &st, out->ready ? (int)t.pid : 0, a);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "containerd/cni.h"
 #include "containerd/internal.h"
 #include "containerd/spec.h"
 
@@ -51,5 +52,36 @@ int ctrd_sandbox_netns(cs_backend *b, const cs_ctx *ctx, const char *id, cs_aren
                        cs_error *err);
 int ctrd_sandbox_list(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_filter *f, cs_arena *a, cs_sandbox ***out,
                       size_t *n, cs_error *err);
+
+/* ---- the pure parts, exposed for the unit suite ---- */
+
+/* A sandbox record's state extension (CTRD_EXT_STATE), a stored format:
+ * {"dir":…,"netns":…|null,"cni":<ADD result>|null,"ip":…,"ips":[…],
+ *  "ports":[{"host_port","container_port","protocol","host_ip"}],
+ *  "hostname":…,"cgroup_parent":…,"dns":{"servers","searches","options"},
+ *  "shm":bool,"stopped":bool,"exit":{"code","at_ns"}}. */
+typedef struct ctrd_pod_state {
+    const char *dir;   /* the pod's directory (its files) */
+    const char *netns; /* NULL: host network */
+    const char *cni;   /* the ADD result, raw JSON; NULL: none (yet) */
+    const char *ip;
+    cs_strs ips; /* the other addresses */
+    ctrd_cni_port *ports;
+    size_t n_ports;
+    const char *hostname;
+    const char *cgroup_parent;
+    cs_strs dns_servers, dns_searches, dns_options;
+    bool shm;     /* <dir>/shm is crishim's tmpfs */
+    bool stopped; /* the network is torn down */
+    bool exited;  /* the pause process's exit is recorded */
+    int64_t exit_code, exit_ns;
+} ctrd_pod_state;
+char *ctrd_pod_state_json(const ctrd_pod_state *s, cs_arena *a);
+/* A missing or unreadable extension gives the defaults: dir default_dir,
+ * nothing made. */
+void ctrd_pod_state_parse(const char *json, const char *default_dir, cs_arena *a, ctrd_pod_state *out);
+/* resolv.conf from CRI's DNS config; NULL when it names nothing (then the
+ * host's is copied). */
+char *ctrd_pod_resolv_conf(const cs_strs *servers, const cs_strs *searches, const cs_strs *options, cs_arena *a);
 
 #endif

@@ -280,6 +280,57 @@ START_TEST(version_and_status)
 }
 END_TEST
 
+/* NetworkReady of the daemon at c; its reason into reason. */
+static bool network_ready(tc_client *c, char *reason, size_t cap)
+{
+    Runtime__V1__StatusRequest sreq = RUNTIME__V1__STATUS_REQUEST__INIT;
+    Runtime__V1__StatusResponse *s = NULL;
+    tc_result res;
+    tc_unary(c, RT("Status"), &sreq.base, &runtime__v1__status_response__descriptor, (ProtobufCMessage **)&s, 5000,
+             &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "Status: %s", res.details);
+    ck_assert_uint_eq(s->status->n_conditions, 2);
+    bool ready = s->status->conditions[1]->status;
+    snprintf(reason, cap, "%s: %s", s->status->conditions[1]->reason, s->status->conditions[1]->message);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    return ready;
+}
+
+/* kubelet installs the CNI config after the runtime has started: NetworkReady
+ * follows the directory, no restart needed. */
+START_TEST(network_ready_follows_the_cni_config)
+{
+    if (!on_containerd())
+        return; /* Docker's network is dockerd's own */
+    char dir[512], sock[600], logp[600], conf[600], state[600], cmd[1400], reason[1024];
+    snprintf(dir, sizeof dir, "%s/cni-reload", need_env("CRISHIM_TEST_DIR"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(sock, sizeof sock, "%s/crishim-cni-reload.sock", need_env("CRISHIM_TEST_DIR"));
+    snprintf(logp, sizeof logp, "%s/crishim-cni-reload.log", need_env("CRISHIM_TEST_DIR"));
+    snprintf(conf, sizeof conf, "--cni-conf-dir=%s", dir);
+    snprintf(state, sizeof state, "--state-dir=%s", need_env("CRISHIM_TEST_STATE_DIR"));
+    char backend[64], endpoint[512];
+    tc_backend_flags(backend, sizeof backend, endpoint, sizeof endpoint);
+    pid_t pid = tc_daemon_start(need_env("CRISHIM_BIN"), sock, logp, backend, endpoint, conf, state, NULL);
+    ck_assert_msg(pid > 0, "crishim did not start; see %s", logp);
+    char target[700];
+    snprintf(target, sizeof target, "unix:%s", sock);
+    tc_client *c = tc_connect(target);
+    ck_assert_msg(!network_ready(c, reason, sizeof reason), "ready without a config");
+    ck_assert_msg(strstr(reason, "NetworkPluginNotReady") && strstr(reason, dir), "%s", reason);
+    snprintf(cmd, sizeof cmd, "cp %s/*.conflist '%s'/", need_env("CRISHIM_TEST_CNI_CONF_DIR"), dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_msg(network_ready(c, reason, sizeof reason), "not ready with a config: %s", reason);
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/*.conflist", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_msg(!network_ready(c, reason, sizeof reason), "still ready once the config is gone");
+    tc_close(c);
+    int st = tc_daemon_stop(pid, SIGTERM, 20000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "crishim exited with %d; see %s", st, logp);
+}
+END_TEST
+
 START_TEST(update_runtime_config_sets_pod_cidr)
 {
     Runtime__V1__NetworkConfig net = RUNTIME__V1__NETWORK_CONFIG__INIT;
@@ -606,6 +657,7 @@ int main(void)
     tcase_add_test(tc, every_registered_rpc_answers);
     tcase_add_test(tc, unknown_method_is_unimplemented);
     tcase_add_test(tc, version_and_status);
+    tcase_add_test(tc, network_ready_follows_the_cni_config);
     tcase_add_test(tc, update_runtime_config_sets_pod_cidr);
     tcase_add_test(tc, bidi_echo_round_trip);
     tcase_add_test(tc, large_messages_up_to_16_mib);

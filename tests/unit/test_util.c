@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/arena.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "suite.h"
@@ -108,6 +110,38 @@ START_TEST(logfmt_lines)
 }
 END_TEST
 
+START_TEST(write_file_and_remove_tree)
+{
+    char dir[] = "/tmp/crishim-util-XXXXXX", path[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a/b", dir);
+    ck_assert_int_eq(cs_mkdir_p(path, 0755, NULL), 0);
+    snprintf(path, sizeof path, "%s/a/b/f", dir);
+    ck_assert_int_eq(cs_write_file(path, "one", 3, 0600, NULL), 0);
+    ck_assert_int_eq(cs_write_file(path, "x", 1, 0600, NULL), 0); /* truncates */
+    char *got;
+    size_t len;
+    ck_assert_int_eq(cs_read_file(path, 100, &got, &len, NULL), 0);
+    ck_assert_uint_eq(len, 1);
+    ck_assert_str_eq(got, "x");
+    free(got);
+    char target[256], link[256];
+    snprintf(target, sizeof target, "%s-keep", dir);
+    ck_assert_int_eq(cs_write_file(target, "k", 1, 0600, NULL), 0);
+    snprintf(link, sizeof link, "%s/a/link", dir);
+    ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_int_eq(cs_remove_tree(dir, NULL), 0);
+    struct stat st;
+    ck_assert_int_ne(lstat(dir, &st), 0);
+    ck_assert_int_eq(stat(target, &st), 0); /* a symlink's target stays */
+    unlink(target);
+    ck_assert_int_eq(cs_remove_tree(dir, NULL), 0); /* absent: success */
+    cs_error err;
+    ck_assert_int_ne(cs_write_file("/nonexistent-dir/f", "x", 1, 0600, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent-dir/f"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("util");
@@ -116,6 +150,7 @@ int main(void)
     tcase_add_test(tc, arena_allocations);
     tcase_add_test(tc, rfc3339_format_and_parse);
     tcase_add_test(tc, logfmt_lines);
+    tcase_add_test(tc, write_file_and_remove_tree);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, false);
 }
