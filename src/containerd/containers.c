@@ -224,6 +224,9 @@ typedef int (*record_fn)(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *
 static int on_record(cs_backend *b, const cs_ctx *ctx, const char *id, bool absent_ok, record_fn fn,
                      const void *arg, const char *what, cs_error *err)
 {
+    cs_error local;
+    if (!err) /* callers that only want success or not; the ops read it */
+        err = &local;
     ctrd_backend *d = ctrd_of(b);
     cs_arena *a = cs_arena_new();
     ctrd_record r;
@@ -236,42 +239,15 @@ static int on_record(cs_backend *b, const cs_ctx *ctx, const char *id, bool abse
 
 /* ---- OOM: the cgroup's own count, read before the task is deleted ---- */
 
-/* "a-b-c.slice" as systemd nests it: a.slice/a-b.slice/a-b-c.slice. */
-static const char *slice_path(const char *slice, cs_arena *a)
-{
-    if (!*slice || !strcmp(slice, "-.slice"))
-        return "";
-    size_t len = strlen(slice);
-    const char *stem_end = len > 6 && !strcmp(slice + len - 6, ".slice") ? slice + len - 6 : slice + len;
-    const char *path = "";
-    for (const char *p = slice; p <= stem_end; p++) {
-        if (p == stem_end || *p == '-')
-            path = cs_arena_printf(a, "%s/%.*s.slice", path, (int)(p - slice), slice);
-    }
-    return path;
-}
-
-/* The cgroup (relative to a controller's root) a spec's cgroupsPath names. */
-static const char *cgroup_rel(const char *cgroups_path, cs_arena *a)
-{
-    const char *c1 = strchr(cgroups_path, ':');
-    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2) /* cgroupfs: the path itself */
-        return cgroups_path;
-    const char *slice = cs_arena_strndup(a, cgroups_path, (size_t)(c1 - cgroups_path));
-    return cs_arena_printf(a, "%s/%.*s-%s.scope", slice_path(slice, a), (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
-}
-
 static bool cgroup_oom_killed(const char *spec_json, cs_arena *a)
 {
     cs_json *j;
     if (!spec_json || cs_json_parse(spec_json, strlen(spec_json), &j, NULL) != 0)
         return false;
-    const char *cp = cs_json_get_str(j, 0, "linux.cgroupsPath", a);
+    const char *rel = ctrd_cgroup_dir(cs_json_get_str(j, 0, "linux.cgroupsPath", a), a);
     cs_json_free(j);
-    if (!cp || !*cp)
+    if (!rel)
         return false;
-    const char *rel = cgroup_rel(cp, a);
     struct statfs sf;
     bool v2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
     const char *file = v2 ? cs_arena_printf(a, "/sys/fs/cgroup%s/memory.events", rel)
@@ -942,6 +918,15 @@ int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
     return 0;
 }
 
+/* id's task in a Tasks.List answer; NULL when it has none. */
+static const ctrd_task *task_in(const char *const *ids, const ctrd_task *tasks, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ids[i], id))
+            return &tasks[i];
+    return NULL;
+}
+
 int ctrd_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
                         cs_container ***out, size_t *n, cs_error *err)
 {
@@ -959,10 +944,7 @@ int ctrd_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_fil
     for (size_t i = 0; i < nr; i++) {
         ctr_state st;
         state_parse(recs[i].state_json, a, &st);
-        const ctrd_task *t = NULL;
-        for (size_t x = 0; x < nt && !t; x++)
-            if (!strcmp(tids[x], recs[i].id))
-                t = &tasks[x];
+        const ctrd_task *t = task_in(tids, tasks, nt, recs[i].id);
         cs_container *c = container_of(&recs[i], &st, a);
         fill_state(c, &st, t);
         if (!cs_state_container_wanted(c, f))
@@ -1047,9 +1029,7 @@ int ctrd_containers_resume(ctrd_io *io, const cs_ctx *ctx, void *arg)
     }
     /* every container with a task has a shim that kept its output for us */
     for (size_t i = 0; rc == 0 && i < nr; i++) {
-        bool has_task = false;
-        for (size_t x = 0; x < nt && !has_task; x++)
-            has_task = !strcmp(tids[x], recs[i].id);
+        bool has_task = task_in(tids, tasks, nt, recs[i].id) != NULL;
         ctr_state st;
         state_parse(recs[i].state_json, a, &st);
         const char *log_path = cs_state_get(&recs[i].labels, CS_STATE_LOG_PATH);

@@ -359,9 +359,9 @@ START_TEST(cri_log_file_partial_lines_and_reopen)
     snprintf(path, sizeof path, "%s/logger/0.log", p.logdir);
     wait_for_file_text(path, "stdout F first\n", 10);
     wait_for_file_text(path, "stderr F to-stderr\n", 10);
-    /* stdout and stderr are two streams: the long line may come after
-     * stderr's */
-    wait_for_file_text(path, "xxx\n", 10);
+    /* stdout and stderr are two streams: the long line (its last piece,
+     * F) may come after stderr's */
+    wait_for_file_text(path, " stdout F xxx", 10);
     char *text = read_file(path);
     /* the 20000-byte line arrives in partial pieces (P) and ends with F */
     ck_assert_msg(strstr(text, " stdout P xxxx") != NULL, "no partial line in:\n%.300s", text);

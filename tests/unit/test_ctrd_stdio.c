@@ -21,6 +21,9 @@
 
 static char root[256];
 
+/* snprintf that fails the test rather than cut a path short. */
+#define PATHF(buf, cap, ...) ck_assert_int_lt(snprintf(buf, cap, __VA_ARGS__), (int)(cap))
+
 static void setup(void)
 {
     snprintf(root, sizeof root, "/tmp/ctrd-stdio-test-XXXXXX");
@@ -36,8 +39,8 @@ static void teardown(void)
 
 static void paths(const char *id, char *dir, size_t dcap, char *log, size_t lcap)
 {
-    snprintf(dir, dcap, "%s/fifo/%s", root, id);
-    snprintf(log, lcap, "%s/logs/%s.log", root, id);
+    PATHF(dir, dcap, "%s/fifo/%s", root, id);
+    PATHF(log, lcap, "%s/logs/%s.log", root, id);
 }
 
 /* The shim's side: its writer on one FIFO (blocking: crishim's reader is
@@ -45,7 +48,7 @@ static void paths(const char *id, char *dir, size_t dcap, char *log, size_t lcap
 static int open_writer(const char *dir, const char *name)
 {
     char p[512];
-    ck_assert((size_t)snprintf(p, sizeof p, "%s/%s", dir, name) < sizeof p);
+    PATHF(p, sizeof p, "%s/%s", dir, name);
     int fd = open(p, O_WRONLY | O_CLOEXEC);
     ck_assert_msg(fd >= 0, "open %s: %s", p, strerror(errno));
     return fd;
@@ -148,7 +151,7 @@ START_TEST(tty_and_long_lines)
     char dir[400], log[400];
     add_one(io, "tty", true, dir, log);
     char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, CTRD_IO_STDERR);
+    PATHF(p, sizeof p, "%s/%s", dir, CTRD_IO_STDERR);
     ck_assert_int_ne(access(p, F_OK), 0); /* a TTY has one stream */
     int out = open_writer(dir, CTRD_IO_STDOUT);
     /* 100 KiB without a newline: more than the pipe and the line buffer */
@@ -206,7 +209,7 @@ START_TEST(many_containers)
     char dirs[MANY][400], logs[MANY][400], ids[MANY][16];
     int fds[MANY][2];
     for (int i = 0; i < MANY; i++) {
-        snprintf(ids[i], sizeof ids[i], "m%d", i);
+        PATHF(ids[i], sizeof ids[i], "m%d", i);
         add_one(io, ids[i], false, dirs[i], logs[i]);
         fds[i][0] = open_writer(dirs[i], CTRD_IO_STDOUT);
         fds[i][1] = open_writer(dirs[i], CTRD_IO_STDERR);
@@ -214,7 +217,7 @@ START_TEST(many_containers)
     for (int l = 0; l < LINES; l++) {
         for (int i = 0; i < MANY; i++) {
             char line[64];
-            snprintf(line, sizeof line, "c%d line %d\n", i, l);
+            PATHF(line, sizeof line, "c%d line %d\n", i, l);
             put(fds[i][l % 2], line);
         }
     }
@@ -229,7 +232,7 @@ START_TEST(many_containers)
         char *got = lines_of(logs[i]);
         for (int l = 0; l < LINES; l++) {
             char want[80];
-            snprintf(want, sizeof want, "%s F c%d line %d\n", l % 2 ? "stderr" : "stdout", i, l);
+            PATHF(want, sizeof want, "%s F c%d line %d\n", l % 2 ? "stderr" : "stdout", i, l);
             ck_assert_msg(strstr(got, want), "%s: no %s in\n%s", ids[i], want, got);
         }
         free(got);
@@ -247,7 +250,7 @@ START_TEST(reopen_after_rotation)
     put(out, "before\n");
     wait_written(log); /* the line is in the file before the rotation */
     char rotated[512];
-    snprintf(rotated, sizeof rotated, "%s.1", log);
+    PATHF(rotated, sizeof rotated, "%s.1", log);
     ck_assert_int_eq(rename(log, rotated), 0);
     cs_error err;
     ck_assert_msg(ctrd_io_reopen(io, "rot", &err) == 0, "%s", err.msg);
@@ -273,10 +276,10 @@ typedef struct shim {
 static void shim_open(const char *dir, shim *s)
 {
     char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, CTRD_IO_STDOUT);
+    PATHF(p, sizeof p, "%s/%s", dir, CTRD_IO_STDOUT);
     s->out_r = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     s->out_w = open(p, O_WRONLY | O_CLOEXEC);
-    snprintf(p, sizeof p, "%s/%s", dir, CTRD_IO_STDERR);
+    PATHF(p, sizeof p, "%s/%s", dir, CTRD_IO_STDERR);
     s->err_r = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     s->err_w = open(p, O_WRONLY | O_CLOEXEC);
     ck_assert(s->out_r >= 0 && s->out_w >= 0 && s->err_r >= 0 && s->err_w >= 0);
@@ -355,7 +358,7 @@ static int flaky_resume(ctrd_io *io, const cs_ctx *ctx, void *arg)
     if (++resume_calls == 1)
         return -1; /* containerd was down */
     char log[512];
-    snprintf(log, sizeof log, "%s/resumed.log", dir);
+    PATHF(log, sizeof log, "%s/resumed.log", dir);
     ck_assert_int_eq(ctrd_io_add(io, "resumed", dir, false, log, true, &err), 0);
     return 0;
 }
@@ -381,7 +384,7 @@ START_TEST(resume_pass_retried)
     shim_close(&s);
     ck_assert(drained(io, "resumed", 3000));
     char rl[512];
-    snprintf(rl, sizeof rl, "%s/resumed.log", dir);
+    PATHF(rl, sizeof rl, "%s/resumed.log", dir);
     char *got = lines_of(rl);
     ck_assert_str_eq(got, "stdout F kept\n");
     free(got);
@@ -405,7 +408,7 @@ START_TEST(free_with_live_streams)
     free(got);
     /* a FIFO directory with an exec's FIFOs in it goes as a whole */
     char p[512];
-    snprintf(p, sizeof p, "%s/exec-1-stdout", dir);
+    PATHF(p, sizeof p, "%s/exec-1-stdout", dir);
     ck_assert_int_eq(mkfifo(p, 0700), 0);
     cs_error err;
     ck_assert_int_eq(ctrd_io_rmfifos(dir, &err), 0);
