@@ -424,7 +424,12 @@ pid_t tc_daemon_start(const char *binary, const char *sock, const char *log_path
             return pid;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
-            fprintf(stderr, "tc: crishim exited early (status %d); see %s\n", st, log_path);
+            fprintf(stderr, "tc: crishim exited early (status %d); see %s, which ends:\n", st, log_path);
+            /* the environment (and the log) is gone after the run: say why now */
+            char cmd[600];
+            snprintf(cmd, sizeof cmd, "tail -n 5 '%s' >&2", log_path);
+            if (system(cmd) != 0)
+                fprintf(stderr, "tc: (no log)\n");
             return -1;
         }
         usleep(10000);
