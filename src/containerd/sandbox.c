@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <unistd.h>
@@ -531,15 +530,6 @@ static ctrd_cni_pod cni_pod(const char *id, const ctrd_pod_state *st, const cs_s
 
 /* ---- tasks ---- */
 
-/* ctx, but ending within ms. */
-static cs_ctx bounded(const cs_ctx *ctx, int64_t ms)
-{
-    cs_ctx c = {.deadline_ms = cs_time_mono_ms() + ms, .cancelled = ctx ? ctx->cancelled : NULL};
-    if (ctx && ctx->deadline_ms && ctx->deadline_ms < c.deadline_ms)
-        c.deadline_ms = ctx->deadline_ms;
-    return c;
-}
-
 /* SIGKILL to every process of the task and wait for it to be reported
  * gone; *out its exit, *had false when there was no task. */
 static int kill_wait(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_task *out, bool *had, cs_error *err)
@@ -559,7 +549,7 @@ static int kill_wait(ctrd_backend *d, const cs_ctx *ctx, const char *id, ctrd_ta
         return 0;
     if (ctrd_task_kill(d, ctx, id, NULL, SIGKILL, true, err) != 0)
         return -1;
-    cs_ctx w = bounded(ctx, KILL_WAIT_MS);
+    cs_ctx w = cs_ctx_within(ctx, KILL_WAIT_MS);
     if (ctrd_task_wait(d, &w, id, NULL, out, &e) != 0 && e.code != CS_ERR_NOT_FOUND) {
         if (err)
             *err = e;
@@ -644,18 +634,6 @@ static int check_handler(const char *h, cs_error *err)
         return 0;
     return cs_error_set(err, CS_ERR_INVALID,
                         "runtime_handler \"%s\" is not configured (crishim on containerd has \"\" and runc)", h);
-}
-
-static int random_id(cs_arena *a, const char **id, cs_error *err)
-{
-    unsigned char r[32];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "getrandom");
-    char *s = cs_arena_alloc(a, 2 * sizeof r + 1);
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(s + 2 * i, 3, "%02x", r[i]);
-    *id = s;
-    return 0;
 }
 
 /* The pause image, made (built or pulled) when it is missing, as the
@@ -853,7 +831,7 @@ int ctrd_sandbox_run(cs_backend *b, const cs_ctx *ctx, const cs_sandbox_config *
     if (cfg->log_directory && *cfg->log_directory && cs_mkdir_p(cfg->log_directory, 0755, err) != 0)
         return cs_error_wrap(err, "pod log directory");
     ctrd_image_use img;
-    if (pause_image(d, ctx, a, &img, err) != 0 || random_id(a, &pb.id, err) != 0)
+    if (pause_image(d, ctx, a, &img, err) != 0 || ctrd_record_new_id(a, &pb.id, err) != 0)
         return cs_error_wrap(err, "run sandbox %s", name);
     pb.st.dir = pod_dir(d, pb.id, a);
     char host[256] = "";
