@@ -56,6 +56,7 @@ struct rp_proxy {
     /* stats */
     blob_stat blobs[MAX_BLOBS];
     int n_blobs;
+    unsigned stats_gen; /* bumped by a reset: older connections stop counting */
     int in_flight, max_in_flight, token_requests, storage_requests, storage_rejected;
     char last_range[128];
     char tokens[MAX_TOKENS][40];
@@ -347,6 +348,7 @@ static void forward(rp_proxy *p, int fd, const char *method, const char *path, c
     throttle_ms = p->throttle_ms;
     stall_after = p->stall_after;
     delay_ms = p->blob_delay_ms;
+    unsigned gen = p->stats_gen;
     if (shaped) {
         counted = true;
         if (++p->in_flight > p->max_in_flight)
@@ -382,7 +384,10 @@ static void forward(rp_proxy *p, int fd, const char *method, const char *path, c
                 off += now;
                 sent += (int64_t)now;
                 pthread_mutex_lock(&p->mu);
-                blob_stat *b = shaped ? blob_entry(p, digest) : NULL;
+                /* a body still draining into a client killed before the
+                 * last reset (a send to a dead peer can succeed once) is
+                 * not the new pull's bytes */
+                blob_stat *b = shaped && gen == p->stats_gen ? blob_entry(p, digest) : NULL;
                 if (b)
                     b->bytes += (int64_t)now;
                 pthread_mutex_unlock(&p->mu);
@@ -728,7 +733,7 @@ void rp_set_blob_delay(rp_proxy *p, int ms)
 
 void rp_reset_stats(rp_proxy *p)
 {
-    SETTER(p->n_blobs = 0; p->max_in_flight = 0; p->token_requests = 0; p->storage_requests = 0;
+    SETTER(p->n_blobs = 0; p->stats_gen++; p->max_in_flight = 0; p->token_requests = 0; p->storage_requests = 0;
            p->storage_rejected = 0; p->last_range[0] = '\0');
 }
 
