@@ -66,6 +66,8 @@ int ctrd_sandbox_exited(ctrd_backend *d, const cs_ctx *ctx, const char *id, uint
 /* exec.c */
 int ctrd_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, int64_t timeout_s,
                    cs_arena *a, cs_exec_result *out, cs_error *err);
+int ctrd_exec_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, const cs_stdio_opts *o,
+                   cs_stdio **out, cs_error *err);
 
 /* stats.c: the composition over backend/stats.c, fed by the record, the
  * task and the snapshot. */

@@ -798,10 +798,6 @@ static void send_input(tc_stream *st, Crishim__V1__StreamInput *in)
  * code last; with a TTY, resize reaches the process. */
 START_TEST(native_bidi_exec)
 {
-    if (!strcmp(tc_backend(), "containerd")) {
-        fprintf(stderr, "native_bidi_exec: skipped on containerd: interactive streams are issue #12's part 3\n");
-        return;
-    }
     tp_pod p;
     tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
     tp_pod_run(&p);

@@ -1,4 +1,4 @@
-/* The CRI streaming server against a real dockerd: Exec, Attach and
+/* The CRI streaming server against a real engine (either backend): Exec, Attach and
  * PortForward URLs served over SPDY/3.1 (as crictl and kubelet speak it)
  * and WebSocket (the channel.k8s.io family), with clients written here on
  * crishim's own framing modules: stdout, stderr and stdin round trips, exit

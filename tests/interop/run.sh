@@ -22,9 +22,17 @@ log="$dir/crishim-interop.log"
 # The backend under test, as the C suites take it (tests/support/client.c).
 case ${CRISHIM_TEST_BACKEND:-docker} in
 docker) engine=(--backend docker --docker-host "$docker_host") ;;
-containerd) engine=(--backend containerd --containerd-address "$(get CRISHIM_TEST_CONTAINERD_ADDRESS)") ;;
+containerd) engine=(--backend containerd --containerd-address "$(get CRISHIM_TEST_CONTAINERD_ADDRESS)"
+    --cni-conf-dir "$(get CRISHIM_TEST_CNI_CONF_DIR)" --cni-bin-dir "$(get CRISHIM_TEST_CNI_BIN_DIR)"
+    --state-dir "$(get CRISHIM_TEST_STATE_DIR)") ;;
 *) echo "CRISHIM_TEST_BACKEND=$CRISHIM_TEST_BACKEND: want docker or containerd"; exit 2 ;;
 esac
+# The TLS daemon runs while the first one still does: on containerd it gets
+# a namespace and state dir of its own, so neither resumes the other's FIFOs.
+tls_engine=("${engine[@]}")
+if [ "${CRISHIM_TEST_BACKEND:-docker}" = containerd ]; then
+    tls_engine+=(--containerd-namespace crishim-interop-tls --state-dir "$dir/crishim-state-tls")
+fi
 "$CRISHIM_BIN" --listen "unix://$sock" "${engine[@]}" 2>"$log" &
 pid=$!
 tls_pid=
@@ -41,7 +49,7 @@ tls_sock="$dir/crishim-interop-tls.sock"
 tls_log="$dir/crishim-interop-tls.log"
 "$CRISHIM_BIN" --config=/dev/null --listen "unix://$tls_sock" --listen "tcp://127.0.0.1:0" \
     --tls-cert "$certs/server.crt" --tls-key "$certs/server.key" --tls-client-ca "$certs/ca.crt" \
-    --backend docker --docker-host "$docker_host" 2>"$tls_log" &
+    "${tls_engine[@]}" 2>"$tls_log" &
 tls_pid=$!
 # The unix socket appears at bind, before the tcp listener logs its port:
 # wait for the port itself.
