@@ -947,8 +947,90 @@ START_TEST(container_events_many_subscribers)
 }
 END_TEST
 
+/* ---- after everything: nothing left on the host ----
+ * Every case removed its pods; on containerd crishim made their FIFOs, netns
+ * files and exec processes itself, so it must have removed them all: no
+ * FIFO directory, no netns file that was not there when the suite began, no
+ * shim of crishim's namespace on the private containerd. */
+
+#define NETNS_LIST_MAX 16384
+static char netns_before[NETNS_LIST_MAX];
+
+/* The names in dir starting with prefix (not . or ..) as "\nname\nname\n":
+ * a name is in the list when "\nname\n" is. */
+static void list_names(const char *dir, const char *prefix, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "\n");
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        int w = snprintf(out + n, cap - n, "%s\n", e->d_name);
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
+    }
+    if (d)
+        closedir(d);
+}
+
+/* The first name of list `now` not in list `before`, or NULL. */
+static char *first_new_name(const char *before, const char *now)
+{
+    static char name[300];
+    for (const char *p = now + 1; *p;) {
+        size_t len = strcspn(p, "\n");
+        snprintf(name, sizeof name, "\n%.*s\n", (int)len, p);
+        if (!strstr(before, name)) {
+            snprintf(name, sizeof name, "%.*s", (int)len, p);
+            return name;
+        }
+        p += len + 1;
+    }
+    return NULL;
+}
+
+static int crishim_shims(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "pgrep -fc -- '-namespace crishim -id .* -address %s' || true",
+             tc_need_env("CRISHIM_TEST_CONTAINERD_ADDRESS"));
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = -1;
+        pclose(f);
+    }
+    return n;
+}
+
+START_TEST(nothing_left_behind)
+{
+    if (strcmp(tc_backend(), "containerd") != 0)
+        return; /* on Docker the engine owns FIFOs, netns and exec processes */
+    char fifo_dir[512], names[NETNS_LIST_MAX], *extra = NULL;
+    snprintf(fifo_dir, sizeof fifo_dir, "%s/crishim/fifo", tc_need_env("CRISHIM_TEST_STATE_DIR"));
+    int shims = -1;
+    for (int i = 0; i < 50; i++) { /* removal is synchronous; shims exit a moment after */
+        list_names(fifo_dir, "", names, sizeof names);
+        extra = first_new_name("\n", names);
+        shims = crishim_shims();
+        if (!extra && shims == 0)
+            break;
+        usleep(100000);
+    }
+    ck_assert_msg(!extra, "FIFO directory %s/%s left behind", fifo_dir, extra);
+    ck_assert_msg(shims == 0, "%d shims of namespace crishim left running", shims);
+    list_names("/var/run/netns", "cni-", names, sizeof names);
+    extra = first_new_name(netns_before, names);
+    ck_assert_msg(!extra, "netns /var/run/netns/%s left behind", extra);
+}
+END_TEST
+
 int main(void)
 {
+    list_names("/var/run/netns", "cni-", netns_before, sizeof netns_before);
     tc_need_env("CRISHIM_TEST_IMG_WEB");
     Suite *s = suite_create("streaming");
     TCase *tc = tcase_create("docker");
@@ -965,6 +1047,7 @@ int main(void)
     tcase_add_test(tc, tokens_paths_and_methods);
     tcase_add_test(tc, container_events_many_subscribers);
     tcase_add_test(tc, hostile_streams);
+    tcase_add_test(tc, nothing_left_behind); /* last: after every other case */
     suite_add_tcase(s, tc);
     return tc_run_suite(s, true);
 }
