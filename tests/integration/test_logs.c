@@ -1,4 +1,4 @@
-/* CRI log files against a real dockerd: a container's output is in its log
+/* CRI log files against a real engine (either backend): a container's output is in its log
  * file by the time anything reports it exited. Short-lived containers run
  * back to back (pod and host network), and each log is read the moment
  * ContainerStatus, ListContainers or StreamContainers says EXITED; a

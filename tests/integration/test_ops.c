@@ -1,4 +1,4 @@
-/* Operating crishim on a node, against the test dockerd: systemd socket
+/* Operating crishim on a node, against the engine under test: systemd socket
  * activation (crishim serves an inherited listening socket it did not bind),
  * the sd_notify messages in order (READY, WATCHDOG, STOPPING) on a fake
  * notify socket, TLS on tcp:// (server auth, mTLS refusing clients without a
@@ -88,11 +88,15 @@ static pid_t start_crishim(const spawn *sp, const char *const *args)
 {
     const char *argv[48];
     int n = 0;
-    char host[600];
-    snprintf(host, sizeof host, "--docker-host=%s", tc_need_env("CRISHIM_TEST_DOCKER_HOST"));
+    static char backend[64], endpoint[600], state[600];
+    tc_backend_flags(backend, sizeof backend, endpoint, sizeof endpoint);
     argv[n++] = tc_need_env("CRISHIM_BIN");
-    argv[n++] = "--backend=docker";
-    argv[n++] = host;
+    argv[n++] = backend;
+    argv[n++] = endpoint;
+    if (strcmp(tc_backend(), "containerd") == 0) { /* its FIFOs and pod files under the env, not /run */
+        snprintf(state, sizeof state, "--state-dir=%s", tc_need_env("CRISHIM_TEST_STATE_DIR"));
+        argv[n++] = state;
+    }
     argv[n++] = "--log-level=debug";
     for (int i = 0; args[i] && n < 46; i++)
         argv[n++] = args[i];
@@ -213,7 +217,9 @@ START_TEST(socket_activation_and_notify)
     char msg[2048];
     recv_notify(nfd, msg, sizeof msg, 15000);
     ck_assert_msg(strstr(msg, "READY=1") != NULL, "first notification: \"%s\" (see %s)", msg, log);
-    ck_assert_msg(strstr(msg, "STATUS=serving CRI on 1 socket(s); engine docker") != NULL, "status: \"%s\"", msg);
+    char want_status[128];
+    snprintf(want_status, sizeof want_status, "STATUS=serving CRI on 1 socket(s); engine %s", tc_backend());
+    ck_assert_msg(strstr(msg, want_status) != NULL, "status: \"%s\"", msg);
     ck_assert_msg(strstr(msg, "answering") != NULL, "status: \"%s\"", msg);
 
     /* Serving the socket it inherited, and nothing else. */
@@ -498,6 +504,14 @@ static void env_script(const char *verb)
     ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
 }
 
+/* An outage of the engine under test: "stop" or "start" it. */
+static void env_engine(const char *verb)
+{
+    char v[64];
+    snprintf(v, sizeof v, "%s-%s", verb, strcmp(tc_backend(), "containerd") == 0 ? "containerd" : "dockerd");
+    env_script(v);
+}
+
 static int health_command(const char *sock)
 {
     char cmd[1500];
@@ -534,14 +548,14 @@ START_TEST(health_follows_the_engine)
     ck_assert(tc_stream_close_send(w));
     ck_assert_int_eq(watch_next(w), SERVING);
 
-    env_script("stop-dockerd");
+    env_engine("stop");
     double t0 = tc_now_ms();
     ck_assert_int_eq(watch_next(w), NOT_SERVING);
     ck_assert_msg(tc_now_ms() - t0 < 15000, "NOT_SERVING took %.0f ms", tc_now_ms() - t0);
     ck_assert_int_eq(health_over(d.client, "", &code), NOT_SERVING);
     ck_assert_int_eq(health_command(d.sock), 1);
 
-    env_script("start-dockerd");
+    env_engine("start");
     ck_assert_int_eq(watch_next(w), SERVING);
     ck_assert_int_eq(health_over(d.client, "runtime.v1.ImageService", &code), SERVING);
     ck_assert_int_eq(health_command(d.sock), 0);
