@@ -28,24 +28,60 @@
 #include "util/log.h"
 #include "util/time.h"
 
-/* Which engine to talk to. auto: Docker when its socket answers; otherwise
- * containerd when its socket answers; otherwise Docker anyway, so crishim
- * serves (RuntimeReady false) and recovers when the engine comes up. */
-static int make_backend(const cs_config *cfg, cs_backend **out, cs_error *err)
+/* How make_backend chose, for the log and verbose Status. */
+typedef struct backend_choice {
+    const char *selected; /* what was asked: "docker", "containerd" or "auto" */
+    char reason[2 * CS_ERROR_MSG_MAX + 512];
+} backend_choice;
+
+/* --backend auto: Docker when its socket answers; otherwise containerd when
+ * its socket answers; otherwise Docker anyway, so crishim serves
+ * (RuntimeReady false) and recovers when Docker comes up. The choice is made
+ * once: a containerd that comes up later needs a restart to be chosen. */
+static cs_backend_kind choose_backend(const cs_config *cfg, backend_choice *why)
+{
+    cs_arena *a = cs_arena_new();
+    cs_engine_version v;
+    cs_error derr, cerr;
+    cs_error_clear(&derr);
+    cs_error_clear(&cerr);
+    cs_backend_kind kind;
+    /* The probes' errors name the socket ("docker at /x: cannot connect: ..."). */
+    if (docker_backend_probe(cfg->docker_host, 1000, a, &v, &derr) == 0) {
+        snprintf(why->reason, sizeof why->reason, "the Docker socket %s answered version %s", cfg->docker_host,
+                 v.version);
+        kind = CS_BACKEND_DOCKER;
+        cs_info("backend auto: chose docker", "reason", why->reason, NULL);
+    } else if (containerd_backend_probe(cfg->containerd_address, 1000, a, &v, &cerr) == 0) {
+        snprintf(why->reason, sizeof why->reason,
+                 "the Docker socket did not answer (%s); containerd at %s answered version %s", derr.msg,
+                 cfg->containerd_address, v.version);
+        kind = CS_BACKEND_CONTAINERD;
+        cs_info("backend auto: chose containerd", "reason", why->reason, NULL);
+    } else {
+        snprintf(why->reason, sizeof why->reason,
+                 "neither engine answered: the Docker socket (%s); the containerd socket (%s); using docker until "
+                 "it answers (restart crishim to choose again)",
+                 derr.msg, cerr.msg);
+        kind = CS_BACKEND_DOCKER;
+        /* Still serving: kubelet sees RuntimeReady false with Docker's error. */
+        cs_err("backend auto: no engine answers", "reason", why->reason, NULL);
+    }
+    cs_arena_free(a);
+    return kind;
+}
+
+/* Which engine to talk to: the one --backend names, or auto's choice. */
+static int make_backend(const cs_config *cfg, cs_backend **out, backend_choice *why, cs_error *err)
 {
     cs_backend_kind kind = cfg->backend;
+    why->selected = cs_backend_kind_name(kind);
     if (kind == CS_BACKEND_AUTO) {
-        if (docker_backend_probe(cfg->docker_host, 1000)) {
-            kind = CS_BACKEND_DOCKER;
-        } else if (containerd_backend_probe(cfg->containerd_address, 1000)) {
-            cs_info("docker does not answer; using containerd", "docker_host", cfg->docker_host,
-                    "containerd_address", cfg->containerd_address, NULL);
-            kind = CS_BACKEND_CONTAINERD;
-        } else {
-            cs_warn("neither docker nor containerd answers; using docker until it does", "docker_host",
-                    cfg->docker_host, "containerd_address", cfg->containerd_address, NULL);
-            kind = CS_BACKEND_DOCKER;
-        }
+        kind = choose_backend(cfg, why);
+    } else {
+        snprintf(why->reason, sizeof why->reason, "backend %s was asked for (--backend or the config file)",
+                 why->selected);
+        cs_info("backend chosen", "backend", why->selected, "reason", why->reason, NULL);
     }
     if (kind == CS_BACKEND_CONTAINERD) {
         containerd_options copts = {
@@ -300,12 +336,15 @@ int main(int argc, char **argv)
         return 1;
     }
     cs_backend *backend;
-    if (make_backend(&cfg, &backend, &err) != 0) {
+    backend_choice choice;
+    if (make_backend(&cfg, &backend, &choice, &err) != 0) {
         cs_err("cannot set up the backend", "error", err.msg, NULL);
         return 1;
     }
     char *config_json = cs_config_to_json(&cfg);
     cri_runtime *rt = cri_runtime_new(backend, CRISHIM_VERSION, config_json);
+    rt->backend_selected = choice.selected;
+    rt->backend_reason = choice.reason;
 
     cs_tls_files tls = {.cert = cfg.tls_cert, .key = cfg.tls_key, .client_ca = cfg.tls_client_ca};
     cs_server_config scfg = {

@@ -119,17 +119,15 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     return 0;
 }
 
-bool containerd_backend_probe(const char *address, int64_t timeout_ms)
+int containerd_backend_probe(const char *address, int64_t timeout_ms, cs_arena *a, cs_engine_version *out,
+                             cs_error *err)
 {
     ctrd_backend d = {0};
     if (ctrd_client_new(address ? address : "/run/containerd/containerd.sock", CTRD_DEFAULT_NAMESPACE, &d.client,
-                        NULL) != 0)
-        return false;
+                        err) != 0)
+        return -1;
     cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + timeout_ms};
-    cs_arena *a = cs_arena_new();
-    cs_engine_version v;
-    bool ok = ctrd_version(&d.base, &ctx, a, &v, NULL) == 0;
-    cs_arena_free(a);
+    int rc = ctrd_version(&d.base, &ctx, a, out, err);
     ctrd_client_free(d.client);
-    return ok;
+    return rc;
 }

@@ -26,8 +26,10 @@ typedef struct containerd_options {
  * it is up. */
 int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_error *err);
 
-/* True when containerd at address answers Version within timeout_ms (used by
- * --backend auto). */
-bool containerd_backend_probe(const char *address, int64_t timeout_ms);
+/* Whether containerd at address answers Version within timeout_ms (used by
+ * --backend auto): 0 with its version in *out (strings in a), else -1 with
+ * why not in err. */
+int containerd_backend_probe(const char *address, int64_t timeout_ms, cs_arena *a, cs_engine_version *out,
+                             cs_error *err);
 
 #endif

@@ -19,6 +19,11 @@ typedef struct cri_runtime {
     const char *version;  /* crishim's own version */
     /* Shown by verbose Status; borrowed from the daemon's config. */
     const char *config_json;
+    /* How the daemon chose the backend, for verbose Status: what was asked
+     * ("docker", "containerd" or "auto") and why this one. Borrowed, set by
+     * the daemon before serving; NULL when nobody said. */
+    const char *backend_selected;
+    const char *backend_reason;
     pthread_mutex_t mu;   /* guards what UpdateRuntimeConfig changes */
     char *pod_cidr;
 } cri_runtime;

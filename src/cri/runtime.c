@@ -135,6 +135,24 @@ static char *engine_info_json(cri_runtime *rt, const cs_ctx *ctx, cs_arena *a)
     return s;
 }
 
+/* Which backend serves and how the daemon chose it ("selected": what was
+ * asked, "auto" included), so `crictl info` answers "why containerd?". */
+static char *backend_info_json(cri_runtime *rt, cs_arena *a)
+{
+    cs_jw w;
+    cs_jw_init(&w);
+    cs_jw_obj_begin(&w);
+    cs_jw_kv_str(&w, "name", cs_backend_name(rt->backend));
+    if (rt->backend_selected)
+        cs_jw_kv_str(&w, "selected", rt->backend_selected);
+    if (rt->backend_reason)
+        cs_jw_kv_str(&w, "reason", rt->backend_reason);
+    cs_jw_obj_end(&w);
+    char *out = cs_arena_strdup(a, cs_jw_str_view(&w));
+    cs_jw_free(&w);
+    return out;
+}
+
 int cri_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **resp, cs_error *err)
 {
     const Runtime__V1__StatusRequest *req = (const Runtime__V1__StatusRequest *)reqm;
@@ -161,11 +179,12 @@ int cri_status(cs_call *call, const ProtobufCMessage *reqm, ProtobufCMessage **r
     r->features = CRI_NEW(call, Runtime__V1__RuntimeFeatures, RUNTIME__V1__RUNTIME_FEATURES__INIT);
 
     if (req->verbose) {
-        r->info = cs_arena_array(a, 3, sizeof *r->info);
+        r->info = cs_arena_array(a, 4, sizeof *r->info);
         r->info[r->n_info++] = info_entry(call, "engine", engine_info_json(rt, cs_call_ctx(call), a));
         r->info[r->n_info++] = info_entry(call, "streams", streams_info_json(rt, a));
         if (rt->config_json)
             r->info[r->n_info++] = info_entry(call, "config", (char *)rt->config_json);
+        r->info[r->n_info++] = info_entry(call, "backend", backend_info_json(rt, a));
     }
     *resp = &r->base;
     return 0;

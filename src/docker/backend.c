@@ -78,15 +78,25 @@ int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *e
     return 0;
 }
 
-bool docker_backend_probe(const char *host, int64_t timeout_ms)
+int docker_backend_probe(const char *host, int64_t timeout_ms, cs_arena *a, cs_engine_version *out, cs_error *err)
 {
     docker_client *c;
-    if (docker_client_new(host ? host : "unix:///var/run/docker.sock", &c, NULL) != 0)
-        return false;
+    if (docker_client_new(host ? host : "unix:///var/run/docker.sock", &c, err) != 0)
+        return -1;
     cs_ctx ctx = {.deadline_ms = cs_time_mono_ms() + timeout_ms};
-    bool ok = docker_ping(c, &ctx, NULL) == 0;
+    int rc = docker_ping(c, &ctx, err);
+    if (rc == 0) {
+        /* The version only names the engine in the log: one that answers the
+         * ping but not /version still counts as answering. */
+        char api[16], engine[64];
+        bool known = docker_client_negotiate(c, &ctx, api, sizeof api, NULL) == 0 &&
+                     docker_client_engine_version_copy(c, engine, sizeof engine);
+        out->engine = "docker";
+        out->version = known ? cs_arena_strdup(a, engine) : "unknown";
+        out->api_version = known ? cs_arena_strdup(a, api) : "unknown";
+    }
     docker_client_free(c);
-    return ok;
+    return rc;
 }
 
 int docker_get_json(docker_backend *d, const cs_ctx *ctx, const char *path, docker_response *resp, cs_json **json,

@@ -16,8 +16,9 @@ typedef struct docker_options {
  * background. */
 int docker_backend_new(const docker_options *opts, cs_backend **out, cs_error *err);
 
-/* True when the engine at host answers a ping within timeout_ms (used by
- * --backend auto). */
-bool docker_backend_probe(const char *host, int64_t timeout_ms);
+/* Whether the engine at host answers a ping within timeout_ms (used by
+ * --backend auto): 0 with its version in *out (strings in a), else -1 with
+ * why not in err ("docker at /x: cannot connect: ..."). */
+int docker_backend_probe(const char *host, int64_t timeout_ms, cs_arena *a, cs_engine_version *out, cs_error *err);
 
 #endif

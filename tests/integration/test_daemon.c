@@ -3,7 +3,8 @@
  * registered RPC answers with the expected code, deadlines and cancellation
  * are honoured, a slow engine call blocks nothing else, an engine outage is
  * survived without a restart, and SIGTERM lets an in-flight call finish and
- * exits 0. */
+ * exits 0. Also --backend auto: Docker when it answers, else containerd, and
+ * verbose Status says which and why. */
 #include <check.h>
 #include <grpc/grpc.h>
 #include <pthread.h>
@@ -267,6 +268,15 @@ START_TEST(version_and_status)
         ck_assert_msg(strstr(s->info[0]->value, "\"io.containerd.grpc.v1\"") != NULL, "info: %s", s->info[0]->value);
         ck_assert_msg(strstr(s->info[0]->value, "\"namespace\":\"crishim\"") != NULL, "info: %s", s->info[0]->value);
     }
+    /* how the backend was chosen: here by --backend */
+    char want[128];
+    snprintf(want, sizeof want, "{\"name\":\"%s\",\"selected\":\"%s\"", engine_name(), engine_name());
+    const char *backend_info = NULL;
+    for (size_t i = 0; i < s->n_info; i++)
+        if (!strcmp(s->info[i]->key, "backend"))
+            backend_info = s->info[i]->value;
+    ck_assert_msg(backend_info && !strncmp(backend_info, want, strlen(want)) && strstr(backend_info, "--backend"),
+                  "backend info: %s", backend_info ? backend_info : "(none)");
     protobuf_c_message_free_unpacked(&s->base, NULL);
 
     Runtime__V1__RuntimeConfigRequest creq = RUNTIME__V1__RUNTIME_CONFIG_REQUEST__INIT;
@@ -657,6 +667,134 @@ START_TEST(stale_socket_is_replaced)
 }
 END_TEST
 
+/* ---- --backend auto: which engine, and why ---- */
+
+/* What a crishim started with --backend=auto said about its choice. */
+typedef struct auto_outcome {
+    char version[512];  /* Version's runtime_version: names the engine in use */
+    bool runtime_ready;
+    char backend[4096]; /* verbose Status' "backend" entry */
+    char log[16384];    /* the start of its log */
+} auto_outcome;
+
+/* Starts crishim with --backend=auto on docker_host and containerd_address
+ * (plus the CNI and state flags the containerd backend needs, as
+ * tc_daemon_up gives them), asks Version and verbose Status, and stops it:
+ * it must exit 0. */
+static void run_auto(const char *tag, const char *docker_host, const char *containerd_address, auto_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    char sock[600], logp[600], dh[600], ca[600], conf[600], bin[600], state[600];
+    snprintf(sock, sizeof sock, "%s/crishim-auto-%s.sock", need_env("CRISHIM_TEST_DIR"), tag);
+    snprintf(logp, sizeof logp, "%s/crishim-auto-%s.log", need_env("CRISHIM_TEST_DIR"), tag);
+    unlink(logp);
+    snprintf(dh, sizeof dh, "--docker-host=%s", docker_host);
+    snprintf(ca, sizeof ca, "--containerd-address=%s", containerd_address);
+    snprintf(conf, sizeof conf, "--cni-conf-dir=%s", need_env("CRISHIM_TEST_CNI_CONF_DIR"));
+    snprintf(bin, sizeof bin, "--cni-bin-dir=%s", need_env("CRISHIM_TEST_CNI_BIN_DIR"));
+    snprintf(state, sizeof state, "--state-dir=%s", need_env("CRISHIM_TEST_STATE_DIR"));
+    pid_t pid = tc_daemon_start(need_env("CRISHIM_BIN"), sock, logp, "--backend=auto", dh, ca, conf, bin, state,
+                                NULL);
+    ck_assert_msg(pid > 0, "crishim did not start; see %s", logp);
+    char target[700];
+    snprintf(target, sizeof target, "unix:%s", sock);
+    tc_client *c = tc_connect(target);
+
+    Runtime__V1__VersionRequest vreq = RUNTIME__V1__VERSION_REQUEST__INIT;
+    Runtime__V1__VersionResponse *v = NULL;
+    tc_result res;
+    tc_unary(c, RT("Version"), &vreq.base, &runtime__v1__version_response__descriptor, (ProtobufCMessage **)&v,
+             5000, &res);
+    if (res.code == GRPC_STATUS_OK)
+        snprintf(o->version, sizeof o->version, "%s", v->runtime_version);
+    else
+        snprintf(o->version, sizeof o->version, "(Version failed: %.400s)", res.details);
+    if (v)
+        protobuf_c_message_free_unpacked(&v->base, NULL);
+
+    Runtime__V1__StatusRequest sreq = RUNTIME__V1__STATUS_REQUEST__INIT;
+    sreq.verbose = 1;
+    Runtime__V1__StatusResponse *s = NULL;
+    tc_unary(c, RT("Status"), &sreq.base, &runtime__v1__status_response__descriptor, (ProtobufCMessage **)&s, 5000,
+             &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "Status: %s", res.details);
+    o->runtime_ready = s->status->conditions[0]->status;
+    for (size_t i = 0; i < s->n_info; i++)
+        if (!strcmp(s->info[i]->key, "backend"))
+            snprintf(o->backend, sizeof o->backend, "%s", s->info[i]->value);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+
+    tc_close(c);
+    int st = tc_daemon_stop(pid, SIGTERM, 20000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "crishim exited with %d; see %s", st, logp);
+    FILE *f = fopen(logp, "r");
+    ck_assert_msg(f != NULL, "no log %s", logp);
+    size_t n = fread(o->log, 1, sizeof o->log - 1, f);
+    o->log[n] = '\0';
+    fclose(f);
+}
+
+/* A socket path nothing listens on. */
+static void dead_socket(const char *name, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s", need_env("CRISHIM_TEST_DIR"), name);
+    unlink(path);
+}
+
+START_TEST(auto_chooses_docker_when_it_answers)
+{
+    auto_outcome o;
+    run_auto("docker", need_env("CRISHIM_TEST_DOCKER_HOST"), need_env("CRISHIM_TEST_CONTAINERD_ADDRESS"), &o);
+    ck_assert_msg(strstr(o.version, "docker") != NULL, "runtime_version %s", o.version);
+    ck_assert_msg(o.runtime_ready, "RuntimeReady false on the test dockerd");
+    ck_assert_msg(strstr(o.backend, "\"name\":\"docker\"") && strstr(o.backend, "\"selected\":\"auto\""),
+                  "backend info: %s", o.backend);
+    /* the reason names the socket that answered, and its version */
+    ck_assert_msg(strstr(o.backend, need_env("CRISHIM_TEST_DOCKER_HOST")) && strstr(o.backend, "answered version"),
+                  "backend info: %s", o.backend);
+    ck_assert_msg(strstr(o.log, "backend auto: chose docker") != NULL, "log says:\n%s", o.log);
+}
+END_TEST
+
+START_TEST(auto_chooses_containerd_when_docker_is_silent)
+{
+    char dead[600], host[700];
+    dead_socket("no-docker.sock", dead, sizeof dead);
+    snprintf(host, sizeof host, "unix://%s", dead);
+    const char *caddr = need_env("CRISHIM_TEST_CONTAINERD_ADDRESS");
+    auto_outcome o;
+    run_auto("containerd", host, caddr, &o);
+    ck_assert_msg(strstr(o.version, "containerd") != NULL, "runtime_version %s", o.version);
+    ck_assert_msg(o.runtime_ready, "RuntimeReady false on the test containerd");
+    ck_assert_msg(strstr(o.backend, "\"name\":\"containerd\"") && strstr(o.backend, "\"selected\":\"auto\""),
+                  "backend info: %s", o.backend);
+    /* why: Docker's socket and its error, then containerd's socket and version */
+    ck_assert_msg(strstr(o.backend, dead) && strstr(o.backend, "No such file or directory"), "backend info: %s",
+                  o.backend);
+    ck_assert_msg(strstr(o.backend, caddr) && strstr(o.backend, "answered version"), "backend info: %s", o.backend);
+    ck_assert_msg(strstr(o.log, "backend auto: chose containerd") != NULL, "log says:\n%s", o.log);
+}
+END_TEST
+
+/* Neither answers: crishim still serves, on Docker (RuntimeReady false until
+ * it comes up), and says what it tried. */
+START_TEST(auto_without_engines_serves_on_docker)
+{
+    char dead_d[600], dead_c[600], host[700];
+    dead_socket("no-docker.sock", dead_d, sizeof dead_d);
+    dead_socket("no-containerd.sock", dead_c, sizeof dead_c);
+    snprintf(host, sizeof host, "unix://%s", dead_d);
+    auto_outcome o;
+    run_auto("none", host, dead_c, &o);
+    ck_assert_msg(!o.runtime_ready, "RuntimeReady true without an engine");
+    ck_assert_msg(strstr(o.backend, "\"name\":\"docker\"") && strstr(o.backend, "neither engine answered"),
+                  "backend info: %s", o.backend);
+    ck_assert_msg(strstr(o.backend, dead_d) && strstr(o.backend, dead_c), "backend info: %s", o.backend);
+    ck_assert_msg(strstr(o.log, "level=error msg=\"backend auto: no engine answers\"") != NULL, "log says:\n%s",
+                  o.log);
+}
+END_TEST
+
 int main(void)
 {
     need_env(on_containerd() ? "CRISHIM_TEST_CONTAINERD_ADDRESS" : "CRISHIM_TEST_DOCKER_HOST");
@@ -681,5 +819,13 @@ int main(void)
     tcase_add_test(tc, stale_socket_is_replaced);
     tcase_add_test(tc, sigterm_lets_inflight_call_finish);
     suite_add_tcase(s, tc);
+    /* Its own crishims, on both engines of the env, whichever backend the
+     * run is for. */
+    TCase *ta = tcase_create("auto");
+    tcase_set_timeout(ta, 120);
+    tcase_add_test(ta, auto_chooses_docker_when_it_answers);
+    tcase_add_test(ta, auto_chooses_containerd_when_docker_is_silent);
+    tcase_add_test(ta, auto_without_engines_serves_on_docker);
+    suite_add_tcase(s, ta);
     return tc_run_suite(s, true);
 }
