@@ -66,6 +66,7 @@ static const cs_backend_ops ctrd_ops = {
     .container_reopen_log = ctrd_container_reopen_log,
     .events = ctrd_events,
     .container_exec_sync = ctrd_exec_sync,
+    .attach_open = ctrd_attach_open,
     .container_stats = ctrd_container_stats,
     .container_stats_list = ctrd_container_stats_list,
     .sandbox_stats = ctrd_sandbox_stats,
