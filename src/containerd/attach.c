@@ -45,6 +45,7 @@ typedef struct ctrd_attach {
     ctrd_io_stdin *in; /* NULL: this session writes no stdin */
     int abort_fd;      /* eventfd: abort unblocks a write waiting on a full pipe */
     atomic_bool stdin_done; /* close_stdin ran (or the output ended it) */
+    atomic_bool detached;   /* the session's end, not the container's, ended the output */
 } ctrd_attach;
 
 /* stdin_once: crishim's writer and the shim's both go, so the process
@@ -87,8 +88,10 @@ static int attach_close_stdin(cs_stdio *base, cs_error *err)
         return 0;
     if (s->stdin_once && !s->tty)
         close_container_stdin(s, NULL);
-    else
+    else {
+        atomic_store(&s->detached, true);
         ctrd_io_sub_end(s->sub); /* the session is over; the container's stdin stays open */
+    }
     return 0;
 }
 
@@ -106,6 +109,7 @@ static int attach_resize(cs_stdio *base, const cs_ctx *ctx, uint32_t w, uint32_t
 static void attach_abort(cs_stdio *base)
 {
     ctrd_attach *s = (ctrd_attach *)base;
+    atomic_store(&s->detached, true);
     uint64_t one = 1;
     if (s->abort_fd >= 0 && write(s->abort_fd, &one, sizeof one) < 0)
         cs_debug("attach: abort wake-up failed", "error", strerror(errno), NULL);
@@ -117,6 +121,8 @@ static void attach_abort(cs_stdio *base)
 static int attach_exit_code(cs_stdio *base, const cs_ctx *ctx, int32_t *code, cs_error *err)
 {
     ctrd_attach *s = (ctrd_attach *)base;
+    if (atomic_load(&s->detached)) /* no exit to wait for: the process runs on */
+        return cs_error_set(err, CS_ERR_CONFLICT, "container %s is still running: the attach session ended", s->id);
     cs_ctx c = cs_ctx_within(ctx, EXIT_WAIT_MS);
     for (;;) {
         cs_arena *a = cs_arena_new();
@@ -198,6 +204,7 @@ int ctrd_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_
         s->tty = cio.tty;
         s->stdin_once = cio.stdin_once;
         atomic_init(&s->stdin_done, false);
+        atomic_init(&s->detached, false);
         s->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (s->abort_fd < 0)
             rc = cs_error_errno(err, CS_ERR_INTERNAL, errno, "eventfd");
