@@ -209,6 +209,9 @@ int ctrd_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_
         if (s->abort_fd < 0)
             rc = cs_error_errno(err, CS_ERR_INTERNAL, errno, "eventfd");
     }
+    /* right after a restart the running containers' FIFOs may not be back */
+    if (rc == 0)
+        ctrd_io_wait_ready(d->io, ctx);
     /* A terminal has one stream, reported as stdout. */
     unsigned want = (o->stdout_ ? CTRD_IO_WANT_STDOUT : 0) | (o->stderr_ ? CTRD_IO_WANT_STDERR : 0);
     if (rc == 0 && cio.tty && o->stderr_)

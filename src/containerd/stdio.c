@@ -671,6 +671,13 @@ void ctrd_io_wait_drained(ctrd_io *io, const char *const *ids, size_t n, const c
 
 /* ---- attach ---- */
 
+void ctrd_io_wait_ready(ctrd_io *io, const cs_ctx *ctx)
+{
+    cs_ctx w = cs_ctx_within(ctx, DRAIN_WAIT_MS * 3);
+    if (!cs_logdrain_wait_ready(io->drain, w.deadline_ms))
+        cs_debug("container output: the resume pass is not done yet", NULL);
+}
+
 typedef struct sub_join {
     ctrd_io_sub *sub;
     ctrd_io_stdin *in;

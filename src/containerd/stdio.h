@@ -95,6 +95,10 @@ typedef struct ctrd_io_stdin ctrd_io_stdin;
 #define CTRD_IO_WANT_STDOUT 1
 #define CTRD_IO_WANT_STDERR 2
 
+/* After a restart, until the resume pass has put every running container
+ * back in the table (at most a few seconds, never past ctx's deadline):
+ * before a lookup that must not miss one. */
+void ctrd_io_wait_ready(ctrd_io *io, const cs_ctx *ctx);
 /* Subscribes to id's output from now on (no history): the chunks of the
  * wanted streams, as read, up to max_bytes queued (0: CTRD_IO_SUB_MAX).
  * *in (when in is not NULL) takes a reference on the container's stdin
