@@ -46,6 +46,7 @@ typedef struct ctrd_attach {
     int abort_fd;      /* eventfd: abort unblocks a write waiting on a full pipe */
     atomic_bool stdin_done; /* close_stdin ran (or the output ended it) */
     atomic_bool detached;   /* the session's end, not the container's, ended the output */
+    atomic_bool ended;      /* the container's output ended: its process is gone */
 } ctrd_attach;
 
 /* stdin_once: crishim's writer and the shim's both go, so the process
@@ -67,7 +68,10 @@ static int attach_read(cs_stdio *base, char *buf, size_t cap, int *stream, size_
 {
     (void)err;
     ctrd_attach *s = (ctrd_attach *)base;
-    return ctrd_io_sub_read(s->sub, buf, cap, stream, len, timeout_ms);
+    int rc = ctrd_io_sub_read(s->sub, buf, cap, stream, len, timeout_ms);
+    if (rc == 0 && *len == 0 && !atomic_load(&s->detached))
+        atomic_store(&s->ended, true);
+    return rc;
 }
 
 static int attach_write(cs_stdio *base, const void *data, size_t len, cs_error *err)
@@ -147,7 +151,7 @@ static void attach_close(cs_stdio *base)
     ctrd_attach *s = (ctrd_attach *)base;
     /* The session that writes a stdin_once container's stdin went: the
      * process sees EOF, as if it had closed it. */
-    if (s->in && s->stdin_once && !s->tty && !atomic_exchange(&s->stdin_done, true))
+    if (s->in && s->stdin_once && !s->tty && !atomic_load(&s->ended) && !atomic_exchange(&s->stdin_done, true))
         close_container_stdin(s, NULL);
     uint64_t dropped = ctrd_io_sub_dropped(s->sub);
     if (dropped) {
@@ -205,6 +209,7 @@ int ctrd_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_
         s->stdin_once = cio.stdin_once;
         atomic_init(&s->stdin_done, false);
         atomic_init(&s->detached, false);
+        atomic_init(&s->ended, false);
         s->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (s->abort_fd < 0)
             rc = cs_error_errno(err, CS_ERR_INTERNAL, errno, "eventfd");
