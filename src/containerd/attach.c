@@ -90,9 +90,9 @@ static int attach_close_stdin(cs_stdio *base, cs_error *err)
     ctrd_attach *s = (ctrd_attach *)base;
     if (!s->in || atomic_exchange(&s->stdin_done, true))
         return 0;
-    if (s->stdin_once && !s->tty)
+    if (s->stdin_once && !s->tty) {
         close_container_stdin(s, NULL);
-    else {
+    } else {
         atomic_store(&s->detached, true);
         ctrd_io_sub_end(s->sub); /* the session is over; the container's stdin stays open */
     }
