@@ -158,6 +158,18 @@ bool cs_logdrain_wait(cs_logdrain *t, const char *const *ids, size_t n, int64_t 
     return drained;
 }
 
+bool cs_logdrain_wait_ready(cs_logdrain *t, int64_t deadline_ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(deadline_ms / 1000), .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
+    pthread_mutex_lock(&t->mu);
+    while (!t->ready && !t->stopping)
+        if (pthread_cond_timedwait(&t->cond, &t->mu, &ts) == ETIMEDOUT)
+            break;
+    bool ready = t->ready;
+    pthread_mutex_unlock(&t->mu);
+    return ready;
+}
+
 void cs_logdrain_wait_report(cs_logdrain *t, const char *const *ids, size_t n, const cs_ctx *ctx, int64_t max_ms)
 {
     if (n == 0)

@@ -37,6 +37,10 @@ void *cs_logdrain_remove(cs_logdrain *t, const char *id, bool (*keep)(void *user
 void cs_logdrain_ready(cs_logdrain *t);
 /* Shutting down: waits return at once from now on. */
 void cs_logdrain_stop(cs_logdrain *t);
+/* Waits until the table is ready (or stops), at most until deadline_ms;
+ * true when ready. For whoever looks a container up in the table right
+ * after a restart (attach). */
+bool cs_logdrain_wait_ready(cs_logdrain *t, int64_t deadline_ms);
 /* Waits until none of ids is in the table (and the table is ready), or until
  * deadline_ms (CLOCK_MONOTONIC, cs_time_mono_ms). True when drained. */
 bool cs_logdrain_wait(cs_logdrain *t, const char *const *ids, size_t n, int64_t deadline_ms);

@@ -67,6 +67,7 @@ static const cs_backend_ops ctrd_ops = {
     .events = ctrd_events,
     .container_exec_sync = ctrd_exec_sync,
     .exec_open = ctrd_exec_open,
+    .attach_open = ctrd_attach_open,
     .container_stats = ctrd_container_stats,
     .container_stats_list = ctrd_container_stats_list,
     .sandbox_stats = ctrd_sandbox_stats,

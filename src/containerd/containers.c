@@ -6,7 +6,8 @@
  * the exit) and the task.
  *
  * The container's extension, CTRD_EXT_STATE (a stored format):
- *   {"fifo":"<state-dir>/fifo/<id>","tty":false,"stop_signal":15,
+ *   {"fifo":"<state-dir>/fifo/<id>","tty":false,"stdin":false,"stdin_once":false,
+ *    "stop_signal":15,
  *    "image_id":"sha256:…","image_ref":"<repo digest or id>",
  *    "res":{"cpu_period":…,"cpu_quota":…,"cpu_shares":…,"memory":…,
  *           "oom_score_adj":…,"cpuset_cpus":"…","cpuset_mems":"…"},
@@ -60,7 +61,7 @@
 
 typedef struct ctr_state {
     const char *fifo;
-    bool tty;
+    bool tty, stdin_, stdin_once;
     int stop_signal;
     const char *image_id, *image_ref;
     bool has_resources;
@@ -82,6 +83,8 @@ static void state_parse(const char *json, cs_arena *a, ctr_state *st)
         return;
     st->fifo = cs_json_get_str(j, 0, "fifo", a);
     st->tty = cs_json_get_bool(j, 0, "tty", false);
+    st->stdin_ = cs_json_get_bool(j, 0, "stdin", false);
+    st->stdin_once = cs_json_get_bool(j, 0, "stdin_once", false);
     st->stop_signal = (int)cs_json_get_int64(j, 0, "stop_signal", SIGTERM);
     st->image_id = cs_json_get_str(j, 0, "image_id", a);
     st->image_ref = cs_json_get_str(j, 0, "image_ref", a);
@@ -116,6 +119,8 @@ static const char *state_format(const ctr_state *st, cs_arena *a)
     cs_jw_obj_begin(&w);
     cs_jw_kv_str(&w, "fifo", st->fifo ? st->fifo : "");
     cs_jw_kv_bool(&w, "tty", st->tty);
+    cs_jw_kv_bool(&w, "stdin", st->stdin_);
+    cs_jw_kv_bool(&w, "stdin_once", st->stdin_once);
     cs_jw_kv_int(&w, "stop_signal", st->stop_signal);
     cs_jw_kv_str(&w, "image_id", st->image_id ? st->image_id : "");
     cs_jw_kv_str(&w, "image_ref", st->image_ref ? st->image_ref : "");
@@ -198,6 +203,16 @@ int ctrd_container_find(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_a
                         cs_error *err)
 {
     return lookup(d, ctx, id, a, out, err);
+}
+
+void ctrd_container_stdio_of(const ctrd_record *r, cs_arena *a, ctrd_container_stdio *out)
+{
+    ctr_state st;
+    state_parse(r->state_json, a, &st);
+    out->fifo = st.fifo && *st.fifo ? st.fifo : NULL;
+    out->tty = st.tty;
+    out->stdin_ = st.stdin_;
+    out->stdin_once = st.stdin_once;
 }
 
 /* lookup, with an absent container as 1 (stop and remove are idempotent). */
@@ -565,15 +580,17 @@ static int create_steps(create_job *j, const cs_ctx *ctx, cs_arena *a, cs_error 
     char *spec;
     if (render_spec(j, m, nm, a, &spec, err) != 0)
         return -1;
+    /* FIFOs whether or not there is a log: attach reads the output and
+     * writes stdin through them, as containerd's CRI always makes them */
     j->fifo = fifo_dir(d, j->id, a);
-    if (j->log_path) {
-        if (ctrd_io_mkfifos(j->fifo, cfg->tty, err) != 0)
-            return cs_error_wrap(err, "container stdio");
-        j->fifos = true;
-    }
+    j->fifos = true;
+    if (ctrd_io_mkfifos(j->fifo, cfg->tty, err) != 0 || (cfg->stdin_ && ctrd_io_mkfifo_stdin(j->fifo, err) != 0))
+        return cs_error_wrap(err, "container stdio");
     ctr_state st = {
-        .fifo = j->log_path ? j->fifo : "",
+        .fifo = j->fifo,
         .tty = cfg->tty,
+        .stdin_ = cfg->stdin_,
+        .stdin_once = cfg->stdin_once,
         .stop_signal = parse_signal(j->img.config.stop_signal),
         .image_id = j->img.id,
         .image_ref = j->image_ref,
@@ -644,14 +661,18 @@ static int start_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r
     if (st.started_ns || st.exited || (have_task && t.status != CTRD_TASK_CREATED))
         return cs_error_set(err, CS_ERR_CONFLICT, "container %s is not in the created state", r->id);
     const char *log_path = cs_state_get(&r->labels, CS_STATE_LOG_PATH);
-    bool logged = st.fifo && *st.fifo && log_path && *log_path;
+    /* Records of an older crishim have no FIFOs without a log. */
+    bool piped = st.fifo && *st.fifo;
     /* The log file exists, and the exit waits for its streams, before the
-     * task can write: opened before Tasks.Create, as the shim wants. */
-    if (logged && (ctrd_io_mkfifos(st.fifo, st.tty, err) != 0 || /* again: /run may have been emptied */
-                   ctrd_io_add(d->io, r->id, st.fifo, st.tty, log_path, false, err) < 0))
+     * task can write: opened before Tasks.Create, as the shim wants (and
+     * so is crishim's stdin writer). */
+    if (piped && (ctrd_io_mkfifos(st.fifo, st.tty, err) != 0 || /* again: /run may have been emptied */
+                  (st.stdin_ && ctrd_io_mkfifo_stdin(st.fifo, err) != 0) ||
+                  ctrd_io_add(d->io, r->id, st.fifo, st.tty, log_path, false, err) < 0))
         return -1;
     ctrd_stdio_paths io = {.terminal = st.tty};
-    if (logged) {
+    if (piped) {
+        io.in = st.stdin_ ? ctrd_io_path(st.fifo, CTRD_IO_STDIN, a) : "";
         io.out = ctrd_io_path(st.fifo, CTRD_IO_STDOUT, a);
         io.err = st.tty ? "" : ctrd_io_path(st.fifo, CTRD_IO_STDERR, a);
     }
@@ -667,7 +688,7 @@ static int start_record(ctrd_backend *d, const cs_ctx *ctx, const ctrd_record *r
     if (rc == 0)
         rc = ctrd_task_start(d, ctx, r->id, NULL, NULL, err);
     if (rc != 0) {
-        if (logged)
+        if (piped)
             ctrd_io_cancel(d->io, r->id);
         cs_error why = *err;
         start_failed(d, r, &st, &why, a);
@@ -1027,13 +1048,15 @@ int ctrd_containers_resume(ctrd_io *io, const cs_ctx *ctx, void *arg)
         cs_debug("container logs: cannot list containers yet; retrying", "error", err.msg, NULL);
         rc = -1;
     }
-    /* every container with a task has a shim that kept its output for us */
+    /* every container with a task has a shim that kept its output for us;
+     * its stdin FIFO, unless a stdin_once attach closed it, gets crishim's
+     * writer again */
     for (size_t i = 0; rc == 0 && i < nr; i++) {
         bool has_task = task_in(tids, tasks, nt, recs[i].id) != NULL;
         ctr_state st;
         state_parse(recs[i].state_json, a, &st);
         const char *log_path = cs_state_get(&recs[i].labels, CS_STATE_LOG_PATH);
-        if (!has_task || !st.fifo || !*st.fifo || !log_path || !*log_path)
+        if (!has_task || !st.fifo || !*st.fifo)
             continue;
         if (ctrd_io_add(io, recs[i].id, st.fifo, st.tty, log_path, true, &err) < 0)
             cs_warn("cannot resume a container's log", "id", recs[i].id, "error", err.msg, NULL);

@@ -16,6 +16,14 @@ int ctrd_containers_resume(ctrd_io *io, const cs_ctx *ctx, void *arg);
 int ctrd_container_find(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_arena *a, ctrd_record *out,
                         cs_error *err);
 
+/* A container's stdio as its record says: the FIFO directory (NULL: none,
+ * a record of an older crishim without a log), and how it was created. */
+typedef struct ctrd_container_stdio {
+    const char *fifo;
+    bool tty, stdin_, stdin_once;
+} ctrd_container_stdio;
+void ctrd_container_stdio_of(const ctrd_record *r, cs_arena *a, ctrd_container_stdio *out);
+
 /* the ops */
 int ctrd_container_create(cs_backend *b, const cs_ctx *ctx, const cs_container_config *cfg, cs_arena *a,
                           const char **id, cs_error *err);

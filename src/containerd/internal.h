@@ -69,6 +69,11 @@ int ctrd_exec_sync(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_st
 int ctrd_exec_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_strs *cmd, const cs_stdio_opts *o,
                    cs_stdio **out, cs_error *err);
 
+/* attach.c: a session on the container's FIFOs (stdio.c's subscribers and
+ * stdin writer). */
+int ctrd_attach_open(cs_backend *b, const cs_ctx *ctx, const char *id, const cs_stdio_opts *o, cs_stdio **out,
+                     cs_error *err);
+
 /* stats.c: the composition over backend/stats.c, fed by the record, the
  * task and the snapshot. */
 void ctrd_stats_new(ctrd_backend *d);

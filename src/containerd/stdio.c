@@ -13,12 +13,21 @@
  * EPOLLHUP until a writer has come and gone (the kernel remembers the writer
  * count at open), so a fresh container's streams are quiet until its shim
  * connects. A resumed one (the shim connected long ago) gets one read at
- * add: 0 then means the writer is already gone. */
+ * add: 0 then means the writer is already gone.
+ *
+ * Subscribers (attach): the loop copies each raw chunk into every
+ * subscriber's queue before the log writer sees it, under the entry's own
+ * lock (sessions join and leave from other threads); a full queue drops the
+ * chunk. An entry and a session each hold a reference on a subscriber, so
+ * whichever goes first leaves the other a valid object: the entry's end
+ * marks it ended (the session reads what is queued, then EOF). The stdin
+ * writer is shared the same way: the entry's reference, one per session. */
 #include "containerd/stdio.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,6 +36,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/crilog.h"
@@ -48,6 +58,107 @@
 
 struct entry;
 
+/* ---- subscribers ---- */
+
+typedef struct chunk {
+    struct chunk *next;
+    int stream; /* 1 stdout, 2 stderr */
+    size_t len, off;
+    char data[];
+} chunk;
+
+struct ctrd_io_sub {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    unsigned want;
+    size_t max, queued;
+    chunk *head, *tail;
+    uint64_t dropped;
+    bool ended; /* the container's streams ended: what is queued, then EOF */
+    bool cut;   /* the session ended it: EOF now */
+    int refs;   /* the entry's (while listed) and the session's */
+    struct ctrd_io_sub *next; /* the entry's list, under its subs_mu */
+};
+
+struct ctrd_io_stdin {
+    pthread_mutex_t mu;
+    int fd;       /* -1 once closed and no write is under way */
+    char *path;   /* unlinked on close */
+    int busy;     /* writes under way: the fd stays open for them */
+    atomic_bool closed;
+    atomic_int refs;
+};
+
+static void sub_unref(ctrd_io_sub *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool last = --s->refs == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!last)
+        return;
+    for (chunk *c = s->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* Loop thread: a copy of one chunk into s's queue, unless it is full. */
+static void sub_push(ctrd_io_sub *s, int which, const char *data, size_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    unsigned bit = which == 2 ? CTRD_IO_WANT_STDERR : CTRD_IO_WANT_STDOUT;
+    if (!s->ended && !s->cut && (s->want & bit)) {
+        if (s->queued + n > s->max) {
+            s->dropped += n;
+        } else {
+            chunk *c = cs_xmalloc(sizeof *c + n);
+            c->next = NULL;
+            c->stream = which;
+            c->len = n;
+            c->off = 0;
+            memcpy(c->data, data, n);
+            if (s->tail)
+                s->tail->next = c;
+            else
+                s->head = c;
+            s->tail = c;
+            s->queued += n;
+            pthread_cond_broadcast(&s->cv);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void sub_mark_ended(ctrd_io_sub *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->ended = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void stdin_close_fd_locked(ctrd_io_stdin *in)
+{
+    if (in->fd >= 0 && in->busy == 0) {
+        close(in->fd);
+        in->fd = -1;
+    }
+}
+
+void ctrd_io_stdin_unref(ctrd_io_stdin *in)
+{
+    if (!in || atomic_fetch_sub(&in->refs, 1) != 1)
+        return;
+    if (in->fd >= 0)
+        close(in->fd);
+    pthread_mutex_destroy(&in->mu);
+    free(in->path);
+    free(in);
+}
+
 typedef struct stream {
     struct entry *e;
     cs_crilog_stream which;
@@ -59,8 +170,11 @@ typedef struct stream {
 /* One container (the drain table's user). */
 typedef struct entry {
     char id[80];
-    cs_crilog *log;
+    cs_crilog *log; /* NULL: no log file, subscribers only */
     stream s[2];
+    pthread_mutex_t subs_mu; /* subs: the loop walks it, sessions join and leave */
+    ctrd_io_sub *subs;
+    ctrd_io_stdin *in; /* NULL: no stdin */
 } entry;
 
 typedef struct cancel {
@@ -83,13 +197,34 @@ struct ctrd_io {
 
 /* ---- entries ---- */
 
+/* Nobody else reaches e any more (out of the table, or never in it):
+ * its subscribers see the end after what they have queued. */
 static void entry_free(entry *e)
 {
     for (int i = 0; i < 2; i++)
         if (e->s[i].fd >= 0)
             close(e->s[i].fd);
     cs_crilog_close(e->log);
+    for (ctrd_io_sub *s = e->subs, *next; s; s = next) {
+        next = s->next;
+        sub_mark_ended(s);
+        sub_unref(s);
+    }
+    ctrd_io_stdin_unref(e->in);
+    pthread_mutex_destroy(&e->subs_mu);
     free(e);
+}
+
+/* Loop thread: a raw chunk to every subscriber (before the log writer
+ * edits a terminal's line ends in place). */
+static void fan_out(entry *e, cs_crilog_stream which, const char *buf, size_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&e->subs_mu);
+    for (ctrd_io_sub *s = e->subs; s; s = s->next)
+        sub_push(s, which == CS_CRILOG_STDERR ? 2 : 1, buf, n);
+    pthread_mutex_unlock(&e->subs_mu);
 }
 
 static void entry_release(void *user)
@@ -102,6 +237,9 @@ static void entry_release(void *user)
  * Docker backend drop it; a '\r' at the end of a read waits for the next. */
 static void feed(stream *st, char *buf, size_t n)
 {
+    fan_out(st->e, st->which, buf, n);
+    if (!st->e->log)
+        return;
     int64_t now = cs_time_now_ns();
     if (!st->tty) {
         cs_crilog_feed(st->e->log, st->which, now, buf, n);
@@ -126,6 +264,8 @@ static void feed(stream *st, char *buf, size_t n)
 /* The stream ended: what it still holds goes out (as P). */
 static void flush(stream *st)
 {
+    if (!st->e->log)
+        return;
     if (st->cr_held)
         cs_crilog_feed(st->e->log, st->which, cs_time_now_ns(), "\r", 1);
     st->cr_held = false;
@@ -386,6 +526,36 @@ int ctrd_io_rmfifos(const char *dir, cs_error *err)
     return rc;
 }
 
+int ctrd_io_mkfifo_stdin(const char *dir, cs_error *err)
+{
+    if (cs_mkdir_p(dir, 0700, err) != 0)
+        return -1;
+    return make_fifo(dir, CTRD_IO_STDIN, err);
+}
+
+/* crishim's writer on dir's stdin FIFO, when there is one. O_RDWR: the
+ * open never waits for the shim's reader, and no write fails for want of
+ * one; non-blocking, so a full pipe waits in poll, where abort reaches it. */
+static int open_stdin(entry *e, const char *dir, cs_error *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CTRD_IO_STDIN) >= sizeof path)
+        return cs_error_set(err, CS_ERR_INVALID, "fifo path under %s is too long", dir);
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0)
+        return cs_error_errno(err, CS_ERR_INTERNAL, errno, "open fifo %s", path);
+    ctrd_io_stdin *in = cs_xcalloc(1, sizeof *in);
+    pthread_mutex_init(&in->mu, NULL);
+    in->fd = fd;
+    in->path = cs_xstrdup(path);
+    atomic_init(&in->closed, false);
+    atomic_init(&in->refs, 1);
+    e->in = in;
+    return 0;
+}
+
 static int open_stream(entry *e, int i, const char *dir, const char *name, cs_error *err)
 {
     char path[4096];
@@ -408,10 +578,13 @@ int ctrd_io_add(ctrd_io *io, const char *id, const char *dir, bool tty, const ch
         return 1;
     entry *e = cs_xcalloc(1, sizeof *e);
     snprintf(e->id, sizeof e->id, "%s", id);
+    pthread_mutex_init(&e->subs_mu, NULL);
     for (int i = 0; i < 2; i++)
         e->s[i] = (stream){.e = e, .which = i ? CS_CRILOG_STDERR : CS_CRILOG_STDOUT, .fd = -1, .tty = tty};
-    if (cs_crilog_open(log_path, id, &e->log, err) != 0 || open_stream(e, 0, dir, CTRD_IO_STDOUT, err) != 0 ||
-        (!tty && open_stream(e, 1, dir, CTRD_IO_STDERR, err) != 0)) {
+    bool logged = log_path && *log_path;
+    if ((logged && cs_crilog_open(log_path, id, &e->log, err) != 0) ||
+        open_stream(e, 0, dir, CTRD_IO_STDOUT, err) != 0 ||
+        (!tty && open_stream(e, 1, dir, CTRD_IO_STDERR, err) != 0) || open_stdin(e, dir, err) != 0) {
         entry_free(e);
         return cs_error_wrap(err, "container %s output", id);
     }
@@ -465,7 +638,10 @@ void ctrd_io_cancel(ctrd_io *io, const char *id)
 
 static int reopen_locked(void *user, void *arg)
 {
-    return cs_crilog_reopen(((entry *)user)->log, arg);
+    entry *e = user;
+    if (!e->log)
+        return cs_error_set(arg, CS_ERR_CONFLICT, "container %s has no log file", e->id);
+    return cs_crilog_reopen(e->log, arg);
 }
 
 int ctrd_io_reopen(ctrd_io *io, const char *id, cs_error *err)
@@ -491,4 +667,210 @@ bool ctrd_io_active(ctrd_io *io, const char *id)
 void ctrd_io_wait_drained(ctrd_io *io, const char *const *ids, size_t n, const cs_ctx *ctx)
 {
     cs_logdrain_wait_report(io->drain, ids, n, ctx, DRAIN_WAIT_MS);
+}
+
+/* ---- attach ---- */
+
+void ctrd_io_wait_ready(ctrd_io *io, const cs_ctx *ctx)
+{
+    cs_ctx w = cs_ctx_within(ctx, DRAIN_WAIT_MS * 3);
+    if (!cs_logdrain_wait_ready(io->drain, w.deadline_ms))
+        cs_debug("container output: the resume pass is not done yet", NULL);
+}
+
+typedef struct sub_join {
+    ctrd_io_sub *sub;
+    ctrd_io_stdin *in;
+    bool want_in;
+} sub_join;
+
+static int join_locked(void *user, void *arg)
+{
+    entry *e = user;
+    sub_join *j = arg;
+    pthread_mutex_lock(&e->subs_mu);
+    j->sub->next = e->subs;
+    e->subs = j->sub;
+    pthread_mutex_unlock(&e->subs_mu);
+    if (j->want_in && e->in) {
+        atomic_fetch_add(&e->in->refs, 1);
+        j->in = e->in;
+    }
+    return 0;
+}
+
+int ctrd_io_subscribe(ctrd_io *io, const char *id, unsigned want, size_t max_bytes, ctrd_io_sub **out,
+                      ctrd_io_stdin **in)
+{
+    ctrd_io_sub *s = cs_xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    s->want = want;
+    s->max = max_bytes ? max_bytes : CTRD_IO_SUB_MAX;
+    s->refs = 2; /* the entry's and the caller's */
+    sub_join j = {.sub = s, .want_in = in != NULL};
+    if (cs_logdrain_with(io->drain, id, join_locked, &j, 1) != 0) {
+        s->refs = 1;
+        sub_unref(s);
+        return 1;
+    }
+    if (in)
+        *in = j.in;
+    *out = s;
+    return 0;
+}
+
+int ctrd_io_sub_read(ctrd_io_sub *s, char *buf, size_t cap, int *which, size_t *len, int timeout_ms)
+{
+    *len = 0;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    while (!s->head && !s->ended && !s->cut) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&s->cv, &s->mu);
+        } else if (timeout_ms == 0 || pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&s->mu);
+            return 1;
+        }
+    }
+    if (s->head && !s->cut) {
+        chunk *c = s->head;
+        size_t n = c->len - c->off < cap ? c->len - c->off : cap;
+        memcpy(buf, c->data + c->off, n);
+        c->off += n;
+        *len = n;
+        *which = c->stream;
+        if (c->off == c->len) {
+            s->head = c->next;
+            if (!s->head)
+                s->tail = NULL;
+            s->queued -= c->len;
+            free(c);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+void ctrd_io_sub_end(ctrd_io_sub *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cut = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t ctrd_io_sub_dropped(ctrd_io_sub *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->dropped;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Takes s off the entry's list, dropping the entry's reference. */
+static int leave_locked(void *user, void *arg)
+{
+    entry *e = user;
+    ctrd_io_sub *s = arg;
+    bool found = false;
+    pthread_mutex_lock(&e->subs_mu);
+    for (ctrd_io_sub **p = &e->subs; *p; p = &(*p)->next) {
+        if (*p == s) {
+            *p = s->next;
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&e->subs_mu);
+    if (found)
+        sub_unref(s);
+    return 0;
+}
+
+void ctrd_io_unsubscribe(ctrd_io *io, const char *id, ctrd_io_sub *s)
+{
+    if (!s)
+        return;
+    /* Absent: the entry is gone, or going on the loop thread, and drops
+     * its reference itself. */
+    cs_logdrain_with(io->drain, id, leave_locked, s, 1);
+    sub_unref(s);
+}
+
+int ctrd_io_stdin_write(ctrd_io_stdin *in, const void *data, size_t len, int abort_fd, cs_error *err)
+{
+    pthread_mutex_lock(&in->mu);
+    if (atomic_load(&in->closed) || in->fd < 0) {
+        pthread_mutex_unlock(&in->mu);
+        return cs_error_set(err, CS_ERR_UNAVAILABLE, "the container's stdin is closed");
+    }
+    in->busy++;
+    int fd = in->fd;
+    pthread_mutex_unlock(&in->mu);
+    const char *p = data;
+    int rc = 0;
+    while (len > 0) {
+        if (atomic_load(&in->closed)) {
+            rc = cs_error_set(err, CS_ERR_UNAVAILABLE, "the container's stdin is closed");
+            break;
+        }
+        ssize_t w = write(fd, p, len);
+        if (w > 0) {
+            p += w;
+            len -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN) {
+            rc = cs_error_errno(err, CS_ERR_UNAVAILABLE, errno, "write to the container's stdin");
+            break;
+        }
+        /* the pipe is full: wait for room, an abort, or (looked at each
+         * turn) a close by another session */
+        struct pollfd pf[2] = {{.fd = fd, .events = POLLOUT}, {.fd = abort_fd, .events = POLLIN}};
+        int r = poll(pf, abort_fd >= 0 ? 2 : 1, 200);
+        if (r > 0 && abort_fd >= 0 && (pf[1].revents & POLLIN)) {
+            rc = cs_error_set(err, CS_ERR_CANCELLED, "the attach session ended");
+            break;
+        }
+    }
+    pthread_mutex_lock(&in->mu);
+    in->busy--;
+    if (atomic_load(&in->closed))
+        stdin_close_fd_locked(in);
+    pthread_mutex_unlock(&in->mu);
+    return rc;
+}
+
+bool ctrd_io_stdin_close(ctrd_io_stdin *in)
+{
+    pthread_mutex_lock(&in->mu);
+    bool was = atomic_exchange(&in->closed, true);
+    if (!was) {
+        stdin_close_fd_locked(in);
+        if (in->path)
+            unlink(in->path);
+    }
+    pthread_mutex_unlock(&in->mu);
+    return !was;
+}
+
+bool ctrd_io_stdin_closed(ctrd_io_stdin *in)
+{
+    return atomic_load(&in->closed);
 }

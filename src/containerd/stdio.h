@@ -10,12 +10,21 @@
  * writers closing (the process exited and its output was copied) is EOF.
  * After a crishim restart the FIFOs of containers whose tasks exist are
  * opened again: what the shim kept in the pipe is read, nothing was read
- * twice. Knows nothing of containerd's API: the caller says which FIFOs. */
+ * twice. Knows nothing of containerd's API: the caller says which FIFOs.
+ *
+ * Attach: besides its log, a container's raw output goes to every
+ * subscriber (ctrd_io_subscribe) through a bounded queue of its own; a
+ * subscriber that falls behind loses chunks (counted), the log never waits.
+ * A container made with stdin has a stdin FIFO too, on which crishim holds a
+ * writer (O_RDWR: never blocks, never fails for want of a reader) as long as
+ * the container's output runs, so attach sessions come and go while the
+ * process's stdin stays open. */
 #ifndef CS_CTRD_STDIO_H
 #define CS_CTRD_STDIO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backend/logdrain.h"
 #include "util/arena.h"
@@ -27,6 +36,9 @@ typedef struct ctrd_io ctrd_io;
 /* The FIFOs' names inside a container's FIFO directory. */
 #define CTRD_IO_STDOUT "stdout"
 #define CTRD_IO_STDERR "stderr"
+#define CTRD_IO_STDIN "stdin"
+/* What one subscriber may have queued before chunks are dropped. */
+#define CTRD_IO_SUB_MAX (1u << 20)
 
 /* Runs on the loop's thread before anything else, and again every few
  * seconds until it returns 0: the pass that adds (ctrd_io_add with resume)
@@ -45,17 +57,20 @@ cs_logdrain *ctrd_io_drain(ctrd_io *io);
 /* Makes dir (0700, with parents) and in it the stdout FIFO and, unless tty,
  * the stderr FIFO (0700). Existing ones are fine. */
 int ctrd_io_mkfifos(const char *dir, bool tty, cs_error *err);
+/* Makes dir's stdin FIFO (0700); an existing one is fine. */
+int ctrd_io_mkfifo_stdin(const char *dir, cs_error *err);
 /* Removes dir and everything in it (FIFOs, an exec's FIFOs); absent is
  * fine. */
 int ctrd_io_rmfifos(const char *dir, cs_error *err);
 /* "<dir>/stdout", "<dir>/stderr" in arena a. */
 const char *ctrd_io_path(const char *dir, const char *name, cs_arena *a);
 
-/* Opens the log file (log_path, created if absent) and the read ends of
- * dir's FIFOs (stderr unless tty), and adds id to the drain table and the
- * loop. resume: the task already exists (a restart); a stream whose writer
- * is gone ends at once. Returns 1 (and opens nothing) when id is in the
- * table already. */
+/* Opens the log file (log_path, created if absent; NULL or "": the output
+ * is read and only handed to subscribers) and the read ends of dir's FIFOs
+ * (stderr unless tty), plus a writer on dir's stdin FIFO when there is one,
+ * and adds id to the drain table and the loop. resume: the task already
+ * exists (a restart); a stream whose writer is gone ends at once. Returns 1
+ * (and opens nothing) when id is in the table already. */
 int ctrd_io_add(ctrd_io *io, const char *id, const char *dir, bool tty, const char *log_path, bool resume,
                 cs_error *err);
 /* The task never came (Tasks.Create failed): id leaves the table and its
@@ -69,5 +84,49 @@ bool ctrd_io_active(ctrd_io *io, const char *id);
 /* Before reporting these containers exited: waits until their logs are
  * complete, at most a few seconds (and never past ctx's deadline). */
 void ctrd_io_wait_drained(ctrd_io *io, const char *const *ids, size_t n, const cs_ctx *ctx);
+
+
+/* ---- attach: output subscribers and the stdin writer ---- */
+
+typedef struct ctrd_io_sub ctrd_io_sub;
+typedef struct ctrd_io_stdin ctrd_io_stdin;
+
+/* Which of a container's streams a subscriber wants (bits). */
+#define CTRD_IO_WANT_STDOUT 1
+#define CTRD_IO_WANT_STDERR 2
+
+/* After a restart, until the resume pass has put every running container
+ * back in the table (at most a few seconds, never past ctx's deadline):
+ * before a lookup that must not miss one. */
+void ctrd_io_wait_ready(ctrd_io *io, const cs_ctx *ctx);
+/* Subscribes to id's output from now on (no history): the chunks of the
+ * wanted streams, as read, up to max_bytes queued (0: CTRD_IO_SUB_MAX).
+ * *in (when in is not NULL) takes a reference on the container's stdin
+ * writer, NULL when it has none. 1 (nothing made) when id's output is not
+ * being read: ended, or never piped. Free with ctrd_io_unsubscribe. */
+int ctrd_io_subscribe(ctrd_io *io, const char *id, unsigned want, size_t max_bytes, ctrd_io_sub **out,
+                      ctrd_io_stdin **in);
+/* The next chunk: 0 with *len > 0 (*stream 1 stdout, 2 stderr), 0 with
+ * *len 0 at the end (the container's streams ended, or ctrd_io_sub_end),
+ * 1 when timeout_ms (-1: no limit) passed with nothing. A chunk larger than
+ * cap comes in pieces. Safe beside ctrd_io_sub_end on another thread. */
+int ctrd_io_sub_read(ctrd_io_sub *s, char *buf, size_t cap, int *stream, size_t *len, int timeout_ms);
+/* Ends the subscriber's output now (a blocked read returns the end). */
+void ctrd_io_sub_end(ctrd_io_sub *s);
+/* Bytes dropped because the queue was full. */
+uint64_t ctrd_io_sub_dropped(ctrd_io_sub *s);
+/* Leaves id's output and frees s. NULL is fine. */
+void ctrd_io_unsubscribe(ctrd_io *io, const char *id, ctrd_io_sub *s);
+
+/* Writes all of data to the process's stdin, waiting while the pipe is
+ * full; gives up when abort_fd (an eventfd, -1: none) becomes readable or
+ * the writer is closed. UNAVAILABLE when stdin is closed. */
+int ctrd_io_stdin_write(ctrd_io_stdin *in, const void *data, size_t len, int abort_fd, cs_error *err);
+/* Closes crishim's writer for every session (stdin_once: the process is to
+ * see EOF) and unlinks the FIFO, so a restarted crishim doesn't hold a
+ * writer again. True when this call closed it. */
+bool ctrd_io_stdin_close(ctrd_io_stdin *in);
+bool ctrd_io_stdin_closed(ctrd_io_stdin *in);
+void ctrd_io_stdin_unref(ctrd_io_stdin *in);
 
 #endif

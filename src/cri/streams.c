@@ -83,8 +83,11 @@ static void *input_main(void *arg)
         apply_input(s, (Crishim__V1__StreamInput *)m);
     }
     cs_arena_free(scratch);
-    cs_call_release(s->call);
+    /* The session first: the server's shutdown waits for the call's last
+     * hold, and the backend must not be torn down under an open session. */
+    cs_call *call = s->call;
     session_unref(s);
+    cs_call_release(call);
     return NULL;
 }
 

@@ -37,6 +37,8 @@
 #include "util/time.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+/* How long shutdown waits for calls still held once grpc is done with them. */
+#define SHUTDOWN_HOLD_WAIT_MS 5000
 
 typedef struct cs_op {
     void (*fn)(struct cs_op *op, bool ok);
@@ -793,6 +795,17 @@ void cs_server_shutdown(cs_server *s, int64_t grace_ms)
     grpc_completion_queue_shutdown(s->cq);
     for (size_t i = 0; i < s->ncq_threads; i++)
         pthread_join(s->cq_threads[i], NULL);
+    /* A handler's helper thread (a bidi stream's input reader) may still
+     * hold its call for a moment after the last op completed: wait for it,
+     * so nothing it lets go of (an attach session on the backend) outlives
+     * the server into the backend's teardown. */
+    for (int i = 0; i < SHUTDOWN_HOLD_WAIT_MS / 10 && atomic_load(&s->inflight) > 0; i++)
+        usleep(10000);
+    if (atomic_load(&s->inflight) > 0) {
+        char n[32];
+        snprintf(n, sizeof n, "%zu", cs_server_inflight(s));
+        cs_warn("calls still held after shutdown", "calls", n, NULL);
+    }
     for (size_t i = 0; i < s->nunix; i++)
         unlink(s->unix_paths[i]);
 }

@@ -878,6 +878,176 @@ START_TEST(native_bidi_exec)
 }
 END_TEST
 
+/* ---- crishim.v1.Streaming/Attach ---- */
+
+static tc_stream *attach_stream(const char *id, bool in, bool err, bool tty, uint32_t w, uint32_t h)
+{
+    tc_stream *st = tc_stream_open(client, "/crishim.v1.Streaming/Attach", 30000);
+    Crishim__V1__AttachStart at = CRISHIM__V1__ATTACH_START__INIT;
+    Crishim__V1__TerminalSize size = CRISHIM__V1__TERMINAL_SIZE__INIT;
+    at.container_id = (char *)id;
+    at.stdin = in;
+    at.stdout = 1;
+    at.stderr = err;
+    at.tty = tty;
+    if (w && h) {
+        size.width = w;
+        size.height = h;
+        at.size = &size;
+    }
+    Crishim__V1__StreamInput m;
+    crishim__v1__stream_input__init(&m);
+    m.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_ATTACH;
+    m.attach = &at;
+    send_input(st, &m);
+    return st;
+}
+
+static void send_stdin(tc_stream *st, const char *text)
+{
+    Crishim__V1__StreamInput m;
+    crishim__v1__stream_input__init(&m);
+    m.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_STDIN;
+    m.stdin.data = (uint8_t *)text;
+    m.stdin.len = strlen(text);
+    send_input(st, &m);
+}
+
+static void send_close_stdin(tc_stream *st)
+{
+    Crishim__V1__StreamInput m;
+    crishim__v1__stream_input__init(&m);
+    m.kind_case = CRISHIM__V1__STREAM_INPUT__KIND_CLOSE_STDIN;
+    send_input(st, &m);
+}
+
+/* Reads stdout until it holds want; false when the stream ended first. */
+static bool read_until(tc_stream *st, stream_result *r, const char *want)
+{
+    memset(r, 0, sizeof *r);
+    Crishim__V1__StreamOutput *o;
+    while ((o = (Crishim__V1__StreamOutput *)tc_stream_recv(st, &crishim__v1__stream_output__descriptor)) != NULL) {
+        if (o->kind_case == CRISHIM__V1__STREAM_OUTPUT__KIND_STDOUT && r->out_len + o->stdout.len < sizeof r->out) {
+            memcpy(r->out + r->out_len, o->stdout.data, o->stdout.len);
+            r->out_len += o->stdout.len;
+            r->out[r->out_len] = '\0';
+        }
+        protobuf_c_message_free_unpacked(&o->base, NULL);
+        if (strstr(r->out, want))
+            return true;
+    }
+    return false;
+}
+
+/* Leaves an attach session: the container runs on. */
+static void detach(tc_stream *st)
+{
+    tc_result res;
+    tc_stream_cancel(st);
+    tc_stream_finish(st, &res);
+}
+
+static void restart_daemon_hard(void)
+{
+    kill(daemon_pid, SIGKILL);
+    waitpid(daemon_pid, NULL, 0);
+    daemon_pid = -1;
+    tc_close(client);
+    client = NULL;
+    start_daemon();
+}
+
+/* Attach over crishim's own bidi stream: stdin_once (closing stdin is the
+ * process's EOF, the output runs on to the exit code), stdin kept open
+ * across sessions and across a crishim restart, a terminal with its size,
+ * and the refusals. */
+START_TEST(native_bidi_attach)
+{
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+
+    /* stdin_once: the process reads to EOF, then exits on its own */
+    char *once = tp_container_stdio(&p, "once", "read x; echo got:$x; cat; echo done >&2; exit 3", 0, true, true,
+                                    true, false);
+    tc_stream *st = attach_stream(once, true, true, false, 0, 0);
+    send_stdin(st, "hello\n");
+    send_stdin(st, "more\n");
+    send_close_stdin(st);
+    stream_result r;
+    read_stream(st, &r);
+    tc_result res;
+    tc_stream_finish(st, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "attach stream: %d %s", res.code, res.details);
+    ck_assert(r.exited);
+    ck_assert_int_eq(r.exit_code, 3);
+    ck_assert_msg(r.out_len == 15 && !memcmp(r.out, "got:hello\nmore\n", 15), "stdout \"%.*s\"", (int)r.out_len,
+                  r.out);
+    ck_assert_msg(r.err_len == 5 && !memcmp(r.err, "done\n", 5), "stderr \"%.*s\"", (int)r.err_len, r.err);
+    Runtime__V1__ContainerStatusResponse *cs = tp_wait_exit(once, 10);
+    ck_assert_int_eq(cs->status->exit_code, 3);
+    protobuf_c_message_free_unpacked(&cs->base, NULL);
+
+    /* not stdin_once: each session writes, none closes the process's stdin */
+    char *echo = tp_container_stdio(&p, "echo", "while read l; do echo echo:$l; done; echo eof; exit 9", 0, true,
+                                    true, false, false);
+    st = attach_stream(echo, true, false, false, 0, 0);
+    send_stdin(st, "a\n");
+    ck_assert_msg(read_until(st, &r, "echo:a\n"), "first session: \"%s\"", r.out);
+    detach(st);
+    st = attach_stream(echo, true, false, false, 0, 0);
+    send_stdin(st, "b\n");
+    ck_assert_msg(read_until(st, &r, "echo:b\n"), "second session: \"%s\"", r.out);
+    send_close_stdin(st); /* ends this session only */
+    read_stream(st, &r);
+    tc_stream_finish(st, &res);
+    cs = tp_status(echo);
+    ck_assert_int_eq(cs->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    protobuf_c_message_free_unpacked(&cs->base, NULL);
+
+    /* after a crishim restart the process's stdin is still there to write */
+    restart_daemon_hard();
+    st = attach_stream(echo, true, false, false, 0, 0);
+    send_stdin(st, "c\n");
+    ck_assert_msg(read_until(st, &r, "echo:c\n"), "after the restart: \"%s\"", r.out);
+    detach(st);
+    char path[512];
+    snprintf(path, sizeof path, "%s/echo/0.log", p.logdir);
+    wait_for_file_text(path, "echo:c\n", 10);
+    char *text = read_file(path);
+    ck_assert_msg(strstr(text, "stdout F echo:a\n") && strstr(text, "stdout F echo:b\n") && !strstr(text, "eof"),
+                  "log %s", text);
+    free(text);
+
+    /* a terminal: the start size reaches it, its one stream is stdout */
+    char *term = tp_container_stdio(&p, "term", "exec sh", 0, true, true, false, true);
+    st = attach_stream(term, true, false, true, 100, 30);
+    usleep(300000);
+    send_stdin(st, "stty size; exit 4\n");
+    read_stream(st, &r);
+    tc_stream_finish(st, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_OK, "tty attach: %d %s", res.code, res.details);
+    ck_assert_int_eq(r.exit_code, 4);
+    r.out[r.out_len < sizeof r.out ? r.out_len : sizeof r.out - 1] = '\0';
+    ck_assert_msg(strstr(r.out, "30 100"), "tty output: %s", r.out);
+
+    /* refusals: an exited container, an unknown one */
+    st = attach_stream(once, false, true, false, 0, 0);
+    read_stream(st, &r);
+    tc_stream_finish(st, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_FAILED_PRECONDITION, "attach to an exited container: %d %s", res.code,
+                  res.details);
+    st = attach_stream("0123456789abcdef-unknown", false, true, false, 0, 0);
+    read_stream(st, &r);
+    tc_stream_finish(st, &res);
+    ck_assert_msg(res.code == GRPC_STATUS_NOT_FOUND, "attach to an unknown container: %d %s", res.code, res.details);
+    free(once);
+    free(echo);
+    free(term);
+    tp_pod_remove(&p);
+}
+END_TEST
+
 /* Concurrent removals of one object: Docker answers all but one with 409
  * "removal ... already in progress"; CRI's remove is idempotent, so every
  * call must succeed once the removal is done. */
@@ -1120,6 +1290,7 @@ int main(void)
     tcase_add_test(tc, container_stats_from_cgroups);
     tcase_add_test(tc, writable_layer_and_cri_metrics);
     tcase_add_test(tc, native_bidi_exec);
+    tcase_add_test(tc, native_bidi_attach);
     tcase_add_test(tc, concurrent_removal_all_succeed);
     tcase_add_test(tc, container_events_in_order);
     tcase_add_test(tc, bad_input);

@@ -1,4 +1,5 @@
-/* The CRI streaming server against a real engine (either backend): Exec, Attach and
+/* The CRI streaming server against a real engine (dockerd, or containerd
+ * with CRISHIM_TEST_BACKEND): Exec, Attach and
  * PortForward URLs served over SPDY/3.1 (as crictl and kubelet speak it)
  * and WebSocket (the channel.k8s.io family), with clients written here on
  * crishim's own framing modules: stdout, stderr and stdin round trips, exit
@@ -393,6 +394,37 @@ START_TEST(spdy_attach_and_older_protocols)
 }
 END_TEST
 
+/* Attach with stdin to a stdin_once container: closing the stdin stream is
+ * the process's EOF; its output runs on to its exit, which ends the session. */
+START_TEST(spdy_attach_stdin_once)
+{
+    tp_pod p;
+    tp_pod_init(&p, RUNTIME__V1__NAMESPACE_MODE__POD);
+    tp_pod_run(&p);
+    char *id = tp_container_stdio(&p, "once", "read x; echo got:$x; cat; echo bye; exit 2", 0, true, true, true, false);
+    char *url = attach_url(id, true, true, false);
+    spdy_conn *c = spdy_dial(url, "v4.channel.k8s.io");
+    spdy_stream *err_s = open_stream(c, "error", NULL, NULL);
+    spdy_stream *in = open_stream(c, "stdin", NULL, NULL);
+    spdy_stream *out = open_stream(c, "stdout", NULL, NULL);
+    write_str(in, "hi\n");
+    write_str(in, "there\n");
+    spdy_stream_close(in, NULL);
+    char *o = read_all(out, NULL), *status = read_all(err_s, NULL);
+    ck_assert_str_eq(o, "got:hi\nthere\nbye\n");
+    ck_assert_str_eq(status, "{\"metadata\":{},\"status\":\"Success\"}");
+    free(o);
+    free(status);
+    spdy_conn_free(c);
+    free(url);
+    Runtime__V1__ContainerStatusResponse *st = tp_wait_exit(id, 10);
+    ck_assert_int_eq(st->status->exit_code, 2);
+    protobuf_c_message_free_unpacked(&st->base, NULL);
+    free(id);
+    tp_pod_remove(&p);
+}
+END_TEST
+
 static void http_get_via_stream(spdy_conn *c, const char *request_id, const char *port, char **body, char **error)
 {
     spdy_stream *err_s = open_stream(c, "error", port, request_id);
@@ -761,6 +793,13 @@ START_TEST(bad_requests)
     e.container_id = t.id;
     tp_call_drop(RT("Exec"), &e.base, &runtime__v1__exec_response__descriptor, GRPC_STATUS_FAILED_PRECONDITION,
                  &res);
+    Runtime__V1__AttachRequest at = RUNTIME__V1__ATTACH_REQUEST__INIT;
+    at.container_id = t.id;
+    at.stdout = true;
+    tp_call_drop(RT("Attach"), &at.base, &runtime__v1__attach_response__descriptor, GRPC_STATUS_FAILED_PRECONDITION,
+                 &res);
+    at.container_id = "0123456789ab-unknown";
+    tp_call_drop(RT("Attach"), &at.base, &runtime__v1__attach_response__descriptor, GRPC_STATUS_NOT_FOUND, &res);
 
     target_down(&t);
 }
@@ -1039,6 +1078,7 @@ int main(void)
     tcase_add_test(tc, spdy_exec_round_trip);
     tcase_add_test(tc, spdy_exec_tty_and_resize);
     tcase_add_test(tc, spdy_attach_and_older_protocols);
+    tcase_add_test(tc, spdy_attach_stdin_once);
     tcase_add_test(tc, spdy_port_forward);
     tcase_add_test(tc, websocket_exec_v5_and_base64);
     tcase_add_test(tc, websocket_port_forward);

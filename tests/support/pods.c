@@ -100,6 +100,12 @@ void tp_pod_remove(tp_pod *p)
 /* Creates (and optionally starts) a container running `sh -c script`. */
 char *tp_container(tp_pod *p, const char *name, const char *script, int64_t memory, bool start)
 {
+    return tp_container_stdio(p, name, script, memory, start, false, false, false);
+}
+
+char *tp_container_stdio(tp_pod *p, const char *name, const char *script, int64_t memory, bool start, bool in,
+                         bool once, bool tty)
+{
     Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
     md.name = (char *)name;
     Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
@@ -119,6 +125,9 @@ char *tp_container(tp_pod *p, const char *name, const char *script, int64_t memo
     cfg.n_command = 3;
     cfg.log_path = logp;
     cfg.linux = &lc;
+    cfg.stdin = in;
+    cfg.stdin_once = once;
+    cfg.tty = tty;
     Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
     req.pod_sandbox_id = p->id;
     req.config = &cfg;

@@ -37,6 +37,9 @@ void tp_pod_init(tp_pod *p, Runtime__V1__NamespaceMode net);
 void tp_pod_run(tp_pod *p);
 void tp_pod_remove(tp_pod *p);
 char *tp_container(tp_pod *p, const char *name, const char *script, int64_t memory, bool start);
+/* The same, with CRI's stdin, stdin_once and tty. */
+char *tp_container_stdio(tp_pod *p, const char *name, const char *script, int64_t memory, bool start, bool in,
+                         bool once, bool tty);
 Runtime__V1__ContainerStatusResponse *tp_status(const char *id);
 Runtime__V1__ContainerStatusResponse *tp_wait_exit(const char *id, int timeout_s);
 Runtime__V1__ExecSyncResponse *tp_exec_sync(const char *id, const char *script, int64_t timeout,

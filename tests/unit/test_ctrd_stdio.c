@@ -4,13 +4,18 @@
  * many containers on the one thread, a terminal's CRLF, reopen after
  * rotation, resume after a restart (with the writer still there, gone, and
  * gone with a full pipe), the resume pass retried before the table is
- * ready, and the FIFO directory's removal. */
+ * ready, and the FIFO directory's removal. Attach: subscribers get the raw
+ * output while the log gets everything, a full queue drops without holding
+ * the log up, the end reaches them; the stdin writer, its close (EOF for
+ * the shim's reader) and an abort of a write into a full pipe. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -416,6 +421,216 @@ START_TEST(free_with_live_streams)
 }
 END_TEST
 
+/* Reads s until its end (3 s at most) into out (up to cap): bytes per
+ * stream, 1 stdout, 2 stderr. Returns when the end came. */
+static bool read_to_end(ctrd_io_sub *s, char out[2][8192], size_t got[2])
+{
+    got[0] = got[1] = 0;
+    int64_t until = cs_time_mono_ms() + 3000;
+    while (cs_time_mono_ms() < until) {
+        char buf[1000];
+        int stream = 0;
+        size_t n;
+        int rc = ctrd_io_sub_read(s, buf, sizeof buf, &stream, &n, 100);
+        if (rc == 1)
+            continue;
+        ck_assert_int_eq(rc, 0);
+        if (n == 0)
+            return true;
+        ck_assert(stream == 1 || stream == 2);
+        size_t i = (size_t)stream - 1;
+        ck_assert_uint_le(got[i] + n, 8191);
+        memcpy(out[i] + got[i], buf, n);
+        got[i] += n;
+        out[i][got[i]] = '\0';
+    }
+    return false;
+}
+
+START_TEST(subscribers_beside_the_log)
+{
+    ctrd_io *io = ctrd_io_new(NULL, NULL);
+    char dir[400], log[400];
+    add_one(io, "att", false, dir, log);
+    ctrd_io_sub *both, *only_err;
+    ck_assert_int_eq(ctrd_io_subscribe(io, "att", CTRD_IO_WANT_STDOUT | CTRD_IO_WANT_STDERR, 0, &both, NULL), 0);
+    ck_assert_int_eq(ctrd_io_subscribe(io, "att", CTRD_IO_WANT_STDERR, 0, &only_err, NULL), 0);
+    ctrd_io_sub *none;
+    ck_assert_int_eq(ctrd_io_subscribe(io, "nobody", CTRD_IO_WANT_STDOUT, 0, &none, NULL), 1);
+    /* nothing yet: a read times out */
+    char buf[64];
+    int stream;
+    size_t n;
+    ck_assert_int_eq(ctrd_io_sub_read(both, buf, sizeof buf, &stream, &n, 50), 1);
+    int out = open_writer(dir, CTRD_IO_STDOUT), er = open_writer(dir, CTRD_IO_STDERR);
+    put(out, "one\ntw");
+    put(er, "oops\n");
+    put(out, "o\n");
+    close(out);
+    close(er);
+    char got[2][8192];
+    size_t len[2];
+    ck_assert(read_to_end(both, got, len));
+    ck_assert_str_eq(got[0], "one\ntwo\n"); /* raw bytes, as written, in order */
+    ck_assert_str_eq(got[1], "oops\n");
+    ck_assert(read_to_end(only_err, got, len));
+    ck_assert_uint_eq(len[0], 0);
+    ck_assert_str_eq(got[1], "oops\n");
+    ck_assert(drained(io, "att", 3000));
+    char *lines = lines_of(log);
+    ck_assert_ptr_nonnull(strstr(lines, "stdout F one\n"));
+    ck_assert_ptr_nonnull(strstr(lines, "stdout F two\n"));
+    ck_assert_ptr_nonnull(strstr(lines, "stderr F oops\n"));
+    free(lines);
+    /* the end stays the end; leaving after the container's end is fine */
+    ck_assert_int_eq(ctrd_io_sub_read(both, buf, sizeof buf, &stream, &n, 0), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(ctrd_io_sub_dropped(both), 0);
+    ctrd_io_unsubscribe(io, "att", both);
+    ctrd_io_unsubscribe(io, "att", only_err);
+    ctrd_io_free(io);
+}
+END_TEST
+
+/* A subscriber that never reads: its queue fills and drops, the log gets
+ * every line and the container's end is seen on time. */
+START_TEST(full_queue_drops_not_the_log)
+{
+    ctrd_io *io = ctrd_io_new(NULL, NULL);
+    char dir[400], log[400];
+    add_one(io, "slow", true, dir, log);
+    ctrd_io_sub *slow, *gone;
+    ck_assert_int_eq(ctrd_io_subscribe(io, "slow", CTRD_IO_WANT_STDOUT, 4096, &slow, NULL), 0);
+    ck_assert_int_eq(ctrd_io_subscribe(io, "slow", CTRD_IO_WANT_STDOUT, 0, &gone, NULL), 0);
+    /* a session that left: nothing more reaches it, the others go on */
+    ctrd_io_unsubscribe(io, "slow", gone);
+    int out = open_writer(dir, CTRD_IO_STDOUT);
+    char line[101];
+    memset(line, 'x', 99);
+    line[99] = '\n';
+    line[100] = '\0';
+    enum { N_LINES = 4000 }; /* 400 KB: six pipes full */
+    for (int i = 0; i < N_LINES; i++)
+        put(out, line);
+    close(out);
+    ck_assert(drained(io, "slow", 5000));
+    char *lines = lines_of(log);
+    size_t count = 0;
+    for (const char *p = lines; (p = strstr(p, "stdout F x")); p++)
+        count++;
+    free(lines);
+    ck_assert_uint_eq(count, N_LINES);
+    uint64_t dropped = ctrd_io_sub_dropped(slow);
+    ck_assert_uint_gt(dropped, 0);
+    char got[2][8192];
+    size_t len[2];
+    ck_assert(read_to_end(slow, got, len));
+    ck_assert_uint_le(len[0], 4096);
+    ck_assert_uint_eq(len[0] + dropped, (uint64_t)N_LINES * 100);
+    ctrd_io_unsubscribe(io, "slow", slow);
+
+    /* a session's own end: EOF at once, whatever is queued */
+    add_one(io, "cut", false, dir, log);
+    ctrd_io_sub *s;
+    ck_assert_int_eq(ctrd_io_subscribe(io, "cut", CTRD_IO_WANT_STDOUT, 0, &s, NULL), 0);
+    out = open_writer(dir, CTRD_IO_STDOUT);
+    put(out, "queued\n");
+    usleep(100000);
+    ctrd_io_sub_end(s);
+    char buf[64];
+    int stream;
+    size_t n = 1;
+    ck_assert_int_eq(ctrd_io_sub_read(s, buf, sizeof buf, &stream, &n, 1000), 0);
+    ck_assert_uint_eq(n, 0);
+    ctrd_io_unsubscribe(io, "cut", s); /* still in the table: taken off its list */
+    ctrd_io_free(io);                  /* with the container running */
+    close(out);
+}
+END_TEST
+
+START_TEST(stdin_writer_close_and_abort)
+{
+    ctrd_io *io = ctrd_io_new(NULL, NULL);
+    char dir[400], log[400];
+    cs_error err;
+    paths("in", dir, sizeof dir, log, sizeof log);
+    ck_assert_int_eq(ctrd_io_mkfifos(dir, false, &err), 0);
+    ck_assert_int_eq(ctrd_io_mkfifo_stdin(dir, &err), 0);
+    ck_assert_msg(ctrd_io_add(io, "in", dir, false, log, false, &err) == 0, "%s", err.msg);
+    /* the shim's reader, opened after crishim's writer (which it needs not wait for) */
+    char p[512];
+    PATHF(p, sizeof p, "%s/%s", dir, CTRD_IO_STDIN);
+    int shim_fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ck_assert_int_ge(shim_fd, 0);
+    ctrd_io_sub *a, *b;
+    ctrd_io_stdin *ina, *inb;
+    ck_assert_int_eq(ctrd_io_subscribe(io, "in", CTRD_IO_WANT_STDOUT, 0, &a, &ina), 0);
+    ck_assert_int_eq(ctrd_io_subscribe(io, "in", CTRD_IO_WANT_STDOUT, 0, &b, &inb), 0);
+    ck_assert_ptr_nonnull(ina);
+    ck_assert_ptr_eq(ina, inb); /* one writer, shared */
+    ck_assert_int_eq(ctrd_io_stdin_write(ina, "hello\n", 6, -1, &err), 0);
+    char buf[64];
+    ck_assert_int_eq(read(shim_fd, buf, sizeof buf), 6);
+    ck_assert(!memcmp(buf, "hello\n", 6));
+    /* no session wrote: the pipe still has a writer, so no EOF */
+    ctrd_io_unsubscribe(io, "in", b);
+    ctrd_io_stdin_unref(inb);
+    ck_assert_int_eq(read(shim_fd, buf, sizeof buf), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+
+    /* a full pipe: the write waits, and an abort ends the wait */
+    int abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    uint64_t one = 1;
+    ck_assert_int_eq(write(abort_fd, &one, sizeof one), (ssize_t)sizeof one);
+    size_t big = 1u << 20;
+    char *junk = calloc(1, big);
+    int64_t t0 = cs_time_mono_ms();
+    ck_assert_int_ne(ctrd_io_stdin_write(ina, junk, big, abort_fd, &err), 0);
+    ck_assert_int_eq(err.code, CS_ERR_CANCELLED);
+    ck_assert_int_lt(cs_time_mono_ms() - t0, 2000);
+    free(junk);
+    close(abort_fd);
+    while (read(shim_fd, buf, sizeof buf) > 0) {
+    }
+
+    /* stdin_once: closed once for all, the FIFO gone, the shim sees EOF */
+    ck_assert(ctrd_io_stdin_close(ina));
+    ck_assert(!ctrd_io_stdin_close(ina));
+    ck_assert(ctrd_io_stdin_closed(ina));
+    ck_assert_int_ne(access(p, F_OK), 0);
+    ck_assert_int_eq(read(shim_fd, buf, sizeof buf), 0);
+    ck_assert_int_ne(ctrd_io_stdin_write(ina, "x", 1, -1, &err), 0);
+    ck_assert_int_eq(err.code, CS_ERR_UNAVAILABLE);
+    close(shim_fd);
+    /* the container's end with a session still holding the writer */
+    int out = open_writer(dir, CTRD_IO_STDOUT), er = open_writer(dir, CTRD_IO_STDERR);
+    close(out);
+    close(er);
+    ck_assert(drained(io, "in", 3000));
+    ctrd_io_unsubscribe(io, "in", a);
+    ctrd_io_stdin_unref(ina);
+    /* no log path: the output is read for subscribers only */
+    paths("nolog", dir, sizeof dir, log, sizeof log);
+    ck_assert_int_eq(ctrd_io_mkfifos(dir, false, &err), 0);
+    ck_assert_int_eq(ctrd_io_add(io, "nolog", dir, false, NULL, false, &err), 0);
+    ck_assert_int_eq(ctrd_io_subscribe(io, "nolog", CTRD_IO_WANT_STDOUT, 0, &a, &ina), 0);
+    ck_assert_ptr_null(ina); /* made without stdin */
+    out = open_writer(dir, CTRD_IO_STDOUT);
+    er = open_writer(dir, CTRD_IO_STDERR);
+    put(out, "seen\n");
+    close(out);
+    close(er);
+    char got[2][8192];
+    size_t len[2];
+    ck_assert(read_to_end(a, got, len));
+    ck_assert_str_eq(got[0], "seen\n");
+    ck_assert_int_ne(access(log, F_OK), 0);
+    ck_assert_int_ne(ctrd_io_reopen(io, "nolog", &err), 0);
+    ctrd_io_unsubscribe(io, "nolog", a);
+    ctrd_io_free(io);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ctrd_stdio");
@@ -430,6 +645,9 @@ int main(void)
     tcase_add_test(tc, resume_after_restart);
     tcase_add_test(tc, resume_pass_retried);
     tcase_add_test(tc, free_with_live_streams);
+    tcase_add_test(tc, subscribers_beside_the_log);
+    tcase_add_test(tc, full_queue_drops_not_the_log);
+    tcase_add_test(tc, stdin_writer_close_and_abort);
     suite_add_tcase(s, tc);
     return tc_run_suite(s, false);
 }
