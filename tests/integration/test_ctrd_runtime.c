@@ -13,6 +13,7 @@
 
 #include "backend/state.h"
 #include "client.h"
+#include "containerd/content.h"
 #include "containerd/containerd.h"
 #include "containerd/events.h"
 #include "containerd/images.h"
@@ -81,9 +82,14 @@ START_TEST(record_snapshot_task_round_trip)
     ctrd_record_delete(d, ctx(), id, NULL);
     ctrd_snapshot_remove(d, ctx(), id, NULL);
 
+    /* As the backend does: a lease keeps the fresh snapshot from containerd's
+     * GC (which another suite's deletions may set off) until the record
+     * references it. */
+    const char *lease;
+    ck_assert_msg(ctrd_lease_create(d->client, ctx(), "rt-test", a, &lease, &err) == 0, "lease: %s", err.msg);
     ctrd_mount *m;
     size_t nm;
-    ck_assert_msg(ctrd_snapshot_prepare(d, ctx(), NULL, id, img.top_chain, a, &m, &nm, &err) == 0, "prepare: %s",
+    ck_assert_msg(ctrd_snapshot_prepare(d, ctx(), lease, id, img.top_chain, a, &m, &nm, &err) == 0, "prepare: %s",
                   err.msg);
     ck_assert_uint_ge(nm, 1);
     ck_assert_msg(ctrd_snapshot_upperdir(m, nm, a) != NULL, "an overlay snapshot has an upper dir");
@@ -96,7 +102,8 @@ START_TEST(record_snapshot_task_round_trip)
     cs_kvs labels = {kv, 2};
     ctrd_record_new rn = {.id = id, .labels = &labels, .image = image_id, .snapshot_key = id,
                           .state_json = "{\"a\":1}", .spec_json = SPEC};
-    ck_assert_msg(ctrd_record_create(d, ctx(), NULL, &rn, a, &err) == 0, "create: %s", err.msg);
+    ck_assert_msg(ctrd_record_create(d, ctx(), lease, &rn, a, &err) == 0, "create: %s", err.msg);
+    ctrd_lease_delete(d->client, lease);
     ck_assert_int_eq(ctrd_record_create(d, ctx(), NULL, &rn, a, &err), -1);
     ck_assert_int_eq(err.code, CS_ERR_EXISTS);
 
