@@ -1115,13 +1115,15 @@ int ctrd_sandbox_facts(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
     if (find_sandbox(d, ctx, id, a, &r, err) != 0)
         return -1;
     /* The pause pid as the event feed knows it (CreateContainer's hot path),
-     * else from containerd. */
-    uint32_t pid;
+     * else from containerd. A feed that knows no pid is not trusted: the
+     * task's start event may still be on its way when RunPodSandbox has
+     * returned and the first CreateContainer comes in. */
+    uint32_t pid = 0;
     memset(&t, 0, sizeof t);
-    if (ctrd_events_pid(d, r.id, &pid)) {
-        has = pid != 0;
+    if (ctrd_events_pid(d, r.id, &pid) && pid != 0) {
+        has = true;
         t.pid = pid;
-        t.status = pid ? CTRD_TASK_RUNNING : CTRD_TASK_STOPPED;
+        t.status = CTRD_TASK_RUNNING;
     } else if (pause_task(d, ctx, r.id, &t, &has, err) != 0) {
         return -1;
     }
