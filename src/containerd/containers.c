@@ -885,6 +885,30 @@ static const char *verbose_info(const ctrd_record *r, const cs_container *c, cs_
     return s;
 }
 
+/* A record's task as the event feed knows it, so a list needs no
+ * Tasks.List (which asks every task's shim for its state: one round trip per
+ * task, most of ListContainers' time with many). true with *t (NULL: no
+ * task that matters): an exit the record holds is final; else the running
+ * pid, or none. false: the feed can't tell (down, or it has not seen this
+ * task), or no task runs while the record says started and not exited (the
+ * exit hook's window: only containerd has the exit status). */
+static bool task_from_feed(ctrd_backend *d, const char *id, const ctr_state *st, ctrd_task *buf,
+                           const ctrd_task **t)
+{
+    uint32_t pid;
+    *t = NULL;
+    if (st->exited)
+        return true;
+    if (!ctrd_events_pid(d, id, &pid))
+        return false;
+    if (pid) {
+        *buf = (ctrd_task){.status = CTRD_TASK_RUNNING, .pid = pid};
+        *t = buf;
+        return true;
+    }
+    return !st->started_ns;
+}
+
 int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
                           cs_container **out, cs_error *err)
 {
@@ -895,7 +919,12 @@ int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
     ctrd_task t;
     cs_error e;
     bool have_task;
-    if (task_of(d, ctx, r.id, &t, &have_task, err) != 0)
+    ctr_state known;
+    const ctrd_task *fed;
+    state_parse(r.state_json, a, &known);
+    if (task_from_feed(d, r.id, &known, &t, &fed))
+        have_task = fed != NULL;
+    else if (task_of(d, ctx, r.id, &t, &have_task, err) != 0)
         return cs_error_wrap(err, "container %s", id);
     /* an exit nobody has recorded yet (no event feed, or it lags): record
      * it now, so the exit and the OOM verdict outlive the task */
@@ -925,30 +954,6 @@ static const ctrd_task *task_in(const char *const *ids, const ctrd_task *tasks, 
         if (!strcmp(ids[i], id))
             return &tasks[i];
     return NULL;
-}
-
-/* A record's task as the event feed knows it, so a list needs no
- * Tasks.List (which asks every task's shim for its state: one round trip per
- * task, most of ListContainers' time with many). true with *t (NULL: no
- * task that matters): an exit the record holds is final; else the running
- * pid, or none. false: the feed can't tell (down, or it has not seen this
- * task), or no task runs while the record says started and not exited (the
- * exit hook's window: only containerd has the exit status). */
-static bool task_from_feed(ctrd_backend *d, const char *id, const ctr_state *st, ctrd_task *buf,
-                           const ctrd_task **t)
-{
-    uint32_t pid;
-    *t = NULL;
-    if (st->exited)
-        return true;
-    if (!ctrd_events_pid(d, id, &pid))
-        return false;
-    if (pid) {
-        *buf = (ctrd_task){.status = CTRD_TASK_RUNNING, .pid = pid};
-        *t = buf;
-        return true;
-    }
-    return !st->started_ns;
 }
 
 int ctrd_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_filter *f, cs_arena *a,
