@@ -1,15 +1,19 @@
 /* crishim-bench: latency and throughput of CRI calls through crishim, each
- * beside the same operation done directly on the Docker API (the floor), and
- * crishim's memory. Prints tables. Run it through scripts/bench.sh, which
- * starts a private engine and a crishim for it:
+ * beside its floor, and crishim's memory. Prints tables. The floor is, with
+ * --docker, the same operation done directly on the Docker API crishim
+ * drives; with --cri, the very same CRI call sent to containerd's own CRI
+ * plugin (a second private containerd with it on). Run it through
+ * scripts/bench.sh, which starts the private engines and a crishim for them:
  *
- *   crishim-bench --crishim unix:/path.sock --docker unix:///path/docker.sock
+ *   crishim-bench --crishim unix:/path.sock (--docker unix:///path/docker.sock | --cri unix:/path.sock)
  *                 --pid <crishim pid> --image <busybox ref> [--pods N]
- *                 [--only lists|density] [--rounds R]
+ *                 [--only lists|density|steps] [--rounds R]
  *
- * Default: the read calls at 1, 8 and 32 clients, then each pod lifecycle
- * step (R rounds) beside the Docker requests crishim makes for that step,
- * sent directly; memory idle, loaded and after teardown.
+ * Default: N pods on each side, the read calls at 1, 8 and 32 clients (and
+ * on --cri the ImageService's), then each pod lifecycle step (R rounds)
+ * beside its floor: on Docker the Docker requests crishim makes for that
+ * step, sent directly; on containerd the same CRI requests to the plugin.
+ * Memory idle, loaded and after teardown.
  * --only lists: the calls whose cost grows with the number of containers
  * (ListContainers, ListContainerStats, ListPodSandboxMetrics) and nothing
  * else, for runs with hundreds of pods; Docker's one-shot stats (a second or
@@ -34,7 +38,9 @@
 
 #define RT(m) "/runtime.v1.RuntimeService/" m
 
-static const char *crishim_target, *docker_host, *image;
+static const char *crishim_target, *docker_host, *cri_target, *image;
+/* The floor's name in the tables: Docker's API, or containerd's CRI plugin. */
+static const char *floor_name = "docker";
 static int crishim_pid;
 static int npods = 20;
 static bool lists_only, density_only, steps_only;
@@ -48,8 +54,10 @@ static int step_rounds = 20;
 typedef struct op {
     const char *name;
     void (*crishim)(tc_client *c, const char *arg);
-    void (*docker)(docker_client *d, const char *arg);
+    void (*docker)(docker_client *d, const char *arg); /* NULL: no Docker floor worth timing */
     const char *arg;
+    const char *cri_arg; /* on --cri, the floor's arg (its own container id); NULL: arg */
+    bool no_cri;         /* on --cri, the plugin does not implement it */
 } op;
 
 static void must(bool ok, const char *what)
@@ -114,6 +122,63 @@ static void c_metrics(tc_client *c, const char *arg)
     protobuf_c_message_free_unpacked(r, NULL);
 }
 
+/* The ImageService, timed on --cri (crishim and the plugin both keep their
+ * image records in memory; a pull of present layers asks the registry). */
+static void c_pull(tc_client *c, const char *ref)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)ref;
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, "/runtime.v1.ImageService/PullImage", &req.base, &runtime__v1__pull_image_response__descriptor, &r,
+             300000, &res);
+    must(res.code == GRPC_STATUS_OK, "PullImage");
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static void c_image_status(tc_client *c, const char *ref)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)ref;
+    Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+    req.image = &spec;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, "/runtime.v1.ImageService/ImageStatus", &req.base, &runtime__v1__image_status_response__descriptor,
+             &r, 30000, &res);
+    must(res.code == GRPC_STATUS_OK, "ImageStatus");
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+static void c_list_images(tc_client *c, const char *arg)
+{
+    Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, "/runtime.v1.ImageService/ListImages", &req.base, &runtime__v1__list_images_response__descriptor, &r,
+             30000, &res);
+    must(res.code == GRPC_STATUS_OK, "ListImages");
+    protobuf_c_message_free_unpacked(r, NULL);
+}
+
+/* Whether the CRI plugin answers ListPodSandboxMetrics (containerd 1.6's
+ * does not). */
+static bool cri_has_metrics(void)
+{
+    tc_client *c = tc_connect(cri_target);
+    Runtime__V1__ListPodSandboxMetricsRequest req = RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT;
+    ProtobufCMessage *r = NULL;
+    tc_result res;
+    tc_unary(c, RT("ListPodSandboxMetrics"), &req.base, &runtime__v1__list_pod_sandbox_metrics_response__descriptor,
+             &r, 120000, &res);
+    if (r)
+        protobuf_c_message_free_unpacked(r, NULL);
+    tc_close(c);
+    return res.code == GRPC_STATUS_OK;
+}
+
 static void d_get(docker_client *d, const char *path)
 {
     docker_response r;
@@ -155,7 +220,7 @@ static void d_stats(docker_client *d, const char *arg)
 typedef struct worker {
     pthread_t t;
     const op *o;
-    bool via_docker;
+    bool via_floor;
     int iterations;
     samples *s;
 } worker;
@@ -163,16 +228,18 @@ typedef struct worker {
 static void *work(void *arg)
 {
     worker *w = arg;
-    tc_client *c = w->via_docker ? NULL : tc_connect(crishim_target);
+    bool via_docker = w->via_floor && !cri_target;
+    tc_client *c = via_docker ? NULL : tc_connect(w->via_floor ? cri_target : crishim_target);
+    const char *a = w->via_floor && w->o->cri_arg ? w->o->cri_arg : w->o->arg;
     docker_client *d = NULL;
-    if (w->via_docker)
+    if (via_docker)
         docker_client_new(docker_host, &d, NULL);
     for (int i = 0; i < w->iterations; i++) {
         double t0 = tc_now_ms();
-        if (w->via_docker)
-            w->o->docker(d, w->o->arg);
+        if (via_docker)
+            w->o->docker(d, a);
         else
-            w->o->crishim(c, w->o->arg);
+            w->o->crishim(c, a);
         add_sample(w->s, tc_now_ms() - t0);
     }
     if (c)
@@ -185,14 +252,14 @@ typedef struct result {
     double p50, p99, per_sec;
 } result;
 
-static result measure(const op *o, bool via_docker, int clients, int total)
+static result measure(const op *o, bool via_floor, int clients, int total)
 {
     samples s = {.mu = PTHREAD_MUTEX_INITIALIZER};
     worker *w = calloc((size_t)clients, sizeof *w);
     int each = total / clients > 0 ? total / clients : 1;
     double t0 = tc_now_ms();
     for (int i = 0; i < clients; i++) {
-        w[i] = (worker){.o = o, .via_docker = via_docker, .iterations = each, .s = &s};
+        w[i] = (worker){.o = o, .via_floor = via_floor, .iterations = each, .s = &s};
         pthread_create(&w[i].t, NULL, work, &w[i]);
     }
     for (int i = 0; i < clients; i++)
@@ -226,21 +293,27 @@ static long rss_kib(void)
     return mem_kib("Rss");
 }
 
-static void row(const char *name, int clients, const op *o, int total, int docker_total)
-{
-    result c = measure(o, false, clients, total);
-    result d = measure(o, true, clients, docker_total);
-    printf("| %-22s | %3d | %9.3f | %9.3f | %9.0f | %9.3f | %9.3f | %9.0f | %6.2f |\n", name, clients, c.p50, c.p99,
-           c.per_sec, d.p50, d.p99, d.per_sec, d.p50 > 0 ? c.p50 / d.p50 : 0);
-    fflush(stdout);
-}
-
-/* A call with no Docker counterpart worth timing. */
+/* A call with no floor worth timing (or none at all). */
 static void row_crishim(const char *name, int clients, const op *o, int total)
 {
     result c = measure(o, false, clients, total);
     printf("| %-22s | %3d | %9.3f | %9.3f | %9.0f | %9s | %9s | %9s | %6s |\n", name, clients, c.p50, c.p99,
            c.per_sec, "-", "-", "-", "-");
+    fflush(stdout);
+}
+
+/* crishim's p50/p99/throughput beside the floor's; floor_total calls on the
+ * floor (Docker's one-shot stats are slow), on --cri the same as crishim's. */
+static void row(const char *name, int clients, const op *o, int total, int floor_total)
+{
+    if (cri_target ? o->no_cri : !o->docker) {
+        row_crishim(name, clients, o, total);
+        return;
+    }
+    result c = measure(o, false, clients, total);
+    result d = measure(o, true, clients, cri_target ? total : floor_total);
+    printf("| %-22s | %3d | %9.3f | %9.3f | %9.0f | %9.3f | %9.3f | %9.0f | %6.2f |\n", name, clients, c.p50, c.p99,
+           c.per_sec, d.p50, d.p99, d.per_sec, d.p50 > 0 ? c.p50 / d.p50 : 0);
     fflush(stdout);
 }
 
@@ -259,17 +332,18 @@ static void unary(tc_client *c, const char *m, const ProtobufCMessage *req, cons
     }
 }
 
-/* Runs one pod with one container; returns the container id (malloc'd) and,
- * in *pod, the sandbox id. */
 /* Where the bench's pods keep their CRI logs: as kubelet's pods do, every
  * container has a log file, so crishim follows a log stream for each. */
 static char log_root[64];
 
-static char *run_pod(tc_client *c, int n, char **pod)
+/* Runs one pod with one container; returns the container id (malloc'd) and,
+ * in *pod, the sandbox id. side names the pod's uid (and so its log
+ * directory) apart from the same pod made on the floor. */
+static char *run_pod(tc_client *c, const char *side, int n, char **pod)
 {
     char name[32], uid[64], logdir[160];
     snprintf(name, sizeof name, "bench%d", n);
-    snprintf(uid, sizeof uid, "bench-%d-%d", (int)getpid(), n);
+    snprintf(uid, sizeof uid, "%s-%d-%d", side, (int)getpid(), n);
     snprintf(logdir, sizeof logdir, "%s/%s", log_root, uid);
     Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
     md.name = name;
@@ -346,24 +420,37 @@ static void end_pod(tc_client *c, const char *pod, const char *ctr)
 }
 
 /* The whole pod lifecycle, timed end to end. */
-static void lifecycle(int rounds)
+static double lifecycle(const char *target, const char *side, int rounds, double *p99)
 {
-    tc_client *c = tc_connect(crishim_target);
+    tc_client *c = tc_connect(target);
     samples s = {.mu = PTHREAD_MUTEX_INITIALIZER};
     for (int i = 0; i < rounds; i++) {
         double t0 = now_ms();
         char *pod;
-        char *ctr = run_pod(c, 100000 + i, &pod);
+        char *ctr = run_pod(c, side, 100000 + i, &pod);
         end_pod(c, pod, ctr);
         add_sample(&s, now_ms() - t0);
         free(pod);
         free(ctr);
     }
-    printf("\npod lifecycle (RunPodSandbox → CreateContainer → StartContainer → StopContainer → RemoveContainer → "
-           "StopPodSandbox → RemovePodSandbox), %d rounds: p50 %.1f ms, p99 %.1f ms\n",
-           rounds, pct(&s, 0.5), pct(&s, 0.99));
+    double p50 = pct(&s, 0.5);
+    *p99 = pct(&s, 0.99);
     free(s.ms);
     tc_close(c);
+    return p50;
+}
+
+static void lifecycles(int rounds)
+{
+    double p99, p50 = lifecycle(crishim_target, "bench", rounds, &p99);
+    printf("\npod lifecycle (RunPodSandbox → CreateContainer → StartContainer → StopContainer → RemoveContainer → "
+           "StopPodSandbox → RemovePodSandbox), %d rounds: p50 %.1f ms, p99 %.1f ms",
+           rounds, p50, p99);
+    if (cri_target) {
+        double f99, f50 = lifecycle(cri_target, "cri", rounds, &f99);
+        printf("; containerd CRI p50 %.1f ms, p99 %.1f ms (ratio %.2f)", f50, f99, f50 > 0 ? p50 / f50 : 0);
+    }
+    printf("\n");
 }
 
 /* ---- each lifecycle step, through crishim and as the Docker calls it makes ---- */
@@ -613,7 +700,7 @@ static void docker_steps(docker_client *d, int n, samples *s, const bodies *b)
 
 /* Rounds of the lifecycle, crishim and Docker alternating so drift in the
  * engine hits both alike. */
-static void steps(int n)
+static void docker_floor_steps(int n)
 {
     tc_client *c = tc_connect(crishim_target);
     docker_client *d = NULL;
@@ -647,6 +734,47 @@ static void steps(int n)
     tc_close(c);
 }
 
+/* On --cri: the very same CRI requests to crishim and to the plugin, rounds
+ * alternating, after one untimed round each (the first sandbox pays for
+ * one-off work, the pause image and CNI's first ADD, on both sides). */
+static void cri_floor_steps(int n)
+{
+    tc_client *a = tc_connect(crishim_target), *b = tc_connect(cri_target);
+    samples sa[NSTEPS], sb[NSTEPS], warm[NSTEPS] = {0};
+    for (int k = 0; k < NSTEPS; k++) {
+        sa[k] = (samples){.mu = PTHREAD_MUTEX_INITIALIZER};
+        sb[k] = (samples){.mu = PTHREAD_MUTEX_INITIALIZER};
+    }
+    cri_steps(a, image, 0, warm, NULL, NULL);
+    cri_steps(b, image, 0, warm, NULL, NULL);
+    for (int i = 1; i <= n; i++) {
+        cri_steps(a, image, i, sa, NULL, NULL);
+        cri_steps(b, image, i, sb, NULL, NULL);
+    }
+    printf("\npod lifecycle, step by step (%d rounds, one client, the same CRI requests): crishim beside "
+           "containerd's own CRI plugin\n\n",
+           n);
+    printf("| step | crishim p50 ms | p99 ms | containerd CRI p50 ms | p99 ms | ratio p50 |\n");
+    printf("|---|---|---|---|---|---|\n");
+    cri_steps_print(sa, sb, NULL);
+    for (int k = 0; k < NSTEPS; k++) {
+        free(sa[k].ms);
+        free(sb[k].ms);
+        free(warm[k].ms);
+    }
+    fflush(stdout);
+    tc_close(a);
+    tc_close(b);
+}
+
+static void steps(int n)
+{
+    if (cri_target)
+        cri_floor_steps(n);
+    else
+        docker_floor_steps(n);
+}
+
 /* ---- memory with many containers ---- */
 
 static void density(int n)
@@ -656,7 +784,7 @@ static void density(int n)
     char **pods = calloc((size_t)n, sizeof *pods), **ctrs = calloc((size_t)n, sizeof *ctrs);
     double t0 = now_ms();
     for (int i = 0; i < n; i++)
-        ctrs[i] = run_pod(c, i, &pods[i]);
+        ctrs[i] = run_pod(c, "bench", i, &pods[i]);
     double made = (now_ms() - t0) / 1000;
     sleep(2); /* let the burst's workers settle */
     long rss = rss_kib(), dirty = mem_kib("Private_Dirty");
@@ -681,9 +809,9 @@ static void density(int n)
 
 /* ---- containers to measure against ---- */
 
-static char *first_container(void)
+static char *first_container(const char *target)
 {
-    tc_client *c = tc_connect(crishim_target);
+    tc_client *c = tc_connect(target);
     Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
     Runtime__V1__ListContainersResponse *r = NULL;
     tc_result res;
@@ -696,12 +824,59 @@ static char *first_container(void)
     return id;
 }
 
+/* Stops and removes every pod of a CRI endpoint: the plugin's containerd
+ * is not the test environment's, whose stop cleans up after crishim. */
+static void remove_all_pods(const char *target)
+{
+    tc_client *c = tc_connect(target);
+    Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    Runtime__V1__ListPodSandboxResponse *r;
+    unary(c, RT("ListPodSandbox"), &req.base, &runtime__v1__list_pod_sandbox_response__descriptor,
+          (ProtobufCMessage **)&r);
+    for (size_t i = 0; i < r->n_items; i++) {
+        ProtobufCMessage *x;
+        Runtime__V1__StopPodSandboxRequest sp = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+        sp.pod_sandbox_id = r->items[i]->id;
+        unary(c, RT("StopPodSandbox"), &sp.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &x);
+        protobuf_c_message_free_unpacked(x, NULL);
+        Runtime__V1__RemovePodSandboxRequest rp = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+        rp.pod_sandbox_id = r->items[i]->id;
+        unary(c, RT("RemovePodSandbox"), &rp.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &x);
+        protobuf_c_message_free_unpacked(x, NULL);
+    }
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    tc_close(c);
+}
+
+/* npods pods with one running container each on target; returns seconds. */
+static double make_pods(const char *target, const char *side)
+{
+    tc_client *c = tc_connect(target);
+    double t0 = now_ms();
+    for (int i = 0; i < npods; i++) {
+        char *pod;
+        free(run_pod(c, side, i, &pod));
+        free(pod);
+    }
+    tc_close(c);
+    return (now_ms() - t0) / 1000;
+}
+
 static void remove_log_root(void)
 {
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", log_root);
     if (system(cmd) != 0)
         fprintf(stderr, "bench: could not remove %s\n", log_root);
+}
+
+/* What the run leaves: the floor's pods (on --cri), the log files. */
+static void finish(void)
+{
+    if (cri_target)
+        remove_all_pods(cri_target);
+    remove_log_root();
+    docker_http_global_cleanup();
 }
 
 int main(int argc, char **argv)
@@ -711,6 +886,8 @@ int main(int argc, char **argv)
             crishim_target = argv[i + 1];
         else if (!strcmp(argv[i], "--docker"))
             docker_host = argv[i + 1];
+        else if (!strcmp(argv[i], "--cri"))
+            cri_target = argv[i + 1];
         else if (!strcmp(argv[i], "--pid"))
             crishim_pid = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--image"))
@@ -724,10 +901,13 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--rounds"))
             step_rounds = atoi(argv[i + 1]);
     }
-    if (!crishim_target || !docker_host || !crishim_pid) {
-        fprintf(stderr, "usage: crishim-bench --crishim unix:/sock --docker unix:///docker.sock --pid PID\n");
+    if (!crishim_target || !docker_host == !cri_target || !crishim_pid) {
+        fprintf(stderr, "usage: crishim-bench --crishim unix:/sock (--docker unix:///docker.sock | --cri unix:/sock) "
+                        "--pid PID --image REF\n");
         return 2;
     }
+    if (cri_target)
+        floor_name = "containerd CRI";
     cs_error err;
     docker_http_global_init(&err);
     cs_log_set_level(CS_LOG_WARN);
@@ -737,79 +917,83 @@ int main(int argc, char **argv)
         return 2;
     }
     long first_rss = rss_kib(), first_dirty = mem_kib("Private_Dirty"); /* crishim as started */
-    {
-        tc_client *c = tc_connect(crishim_target);
-        Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-        spec.image = (char *)image;
-        Runtime__V1__PullImageRequest pull = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-        pull.image = &spec;
-        ProtobufCMessage *x;
-        unary(c, "/runtime.v1.ImageService/PullImage", &pull.base, &runtime__v1__pull_image_response__descriptor, &x);
-        protobuf_c_message_free_unpacked(x, NULL);
-        if (density_only) {
-            tc_close(c);
-            printf("crishim as started: RSS %ld KiB, private dirty %ld KiB\n", first_rss, first_dirty);
-            density(npods);
-            remove_log_root();
-            docker_http_global_cleanup();
-            return 0;
-        }
-        if (steps_only) {
-            tc_close(c);
-            steps(step_rounds);
-            docker_http_global_cleanup();
-            return 0;
-        }
-        double t0 = now_ms();
-        for (int i = 0; i < npods; i++) {
-            char *pod;
-            free(run_pod(c, i, &pod));
-            free(pod);
-        }
-        printf("%d pods with one running container each, made in %.1f s.\n\n", npods, (now_ms() - t0) / 1000);
+    /* Both sides pull once for real; the image rows time pulls of present layers. */
+    tc_client *c = tc_connect(crishim_target);
+    c_pull(c, image);
+    tc_close(c);
+    if (cri_target) {
+        c = tc_connect(cri_target);
+        c_pull(c, image);
         tc_close(c);
     }
-    char *cid = first_container();
-    if (!cid) {
+    if (density_only) {
+        printf("crishim as started: RSS %ld KiB, private dirty %ld KiB\n", first_rss, first_dirty);
+        density(npods);
+        finish();
+        return 0;
+    }
+    if (steps_only) {
+        steps(step_rounds);
+        finish();
+        return 0;
+    }
+    printf("%d pods with one running container each, made in %.1f s", npods, make_pods(crishim_target, "bench"));
+    if (cri_target)
+        printf(" (on containerd's CRI plugin in %.1f s)", make_pods(cri_target, "cri"));
+    printf(".\n\n");
+    char *cid = first_container(crishim_target), *cri_cid = cri_target ? first_container(cri_target) : NULL;
+    if (!cid || (cri_target && !cri_cid)) {
         fprintf(stderr, "bench: no container to measure; scripts/bench.sh makes some\n");
         return 1;
     }
     long idle = rss_kib(), idle_dirty = mem_kib("Private_Dirty");
-    printf("| operation              | clients | crishim p50 ms | p99 ms | calls/s | docker p50 ms | p99 ms | calls/s | ratio |\n");
+    printf("| operation              | clients | crishim p50 ms | p99 ms | calls/s | %s p50 ms | p99 ms | calls/s | "
+           "ratio |\n",
+           floor_name);
     printf("|---|---|---|---|---|---|---|---|---|\n");
     if (lists_only) {
-        const op list = {"ListContainers", c_list, d_list, NULL};
-        const op stats = {"ListContainerStats", c_stats, NULL, NULL};
-        const op metrics = {"ListPodSandboxMetrics", c_metrics, NULL, NULL};
+        const op list = {"ListContainers", c_list, d_list, NULL, NULL, false};
+        const op stats = {"ListContainerStats", c_stats, NULL, NULL, NULL, false};
+        const op metrics = {"ListPodSandboxMetrics", c_metrics, NULL, NULL, NULL, cri_target && !cri_has_metrics()};
         row("ListContainers", 1, &list, 200, 200);
         row("ListContainers", 8, &list, 400, 400);
-        row_crishim("ListContainerStats", 1, &stats, 20);
-        row_crishim("ListContainerStats", 8, &stats, 40);
-        row_crishim("ListPodSandboxMetrics", 1, &metrics, 10);
+        row("ListContainerStats", 1, &stats, 20, 0);
+        row("ListContainerStats", 8, &stats, 40, 0);
+        row("ListPodSandboxMetrics", 1, &metrics, 10, 0);
         printf("\ncrishim memory before the load: RSS %ld KiB, private dirty %ld KiB; after it: RSS %ld KiB, "
                "private dirty %ld KiB.\n",
                idle, idle_dirty, rss_kib(), mem_kib("Private_Dirty"));
+        if (metrics.no_cri)
+            printf("containerd's CRI plugin does not implement ListPodSandboxMetrics.\n");
         free(cid);
-        remove_log_root();
-        docker_http_global_cleanup();
+        free(cri_cid);
+        finish();
         return 0;
     }
     const op ops[] = {
-        {"Version", c_version, d_version, NULL},
-        {"ListContainers", c_list, d_list, NULL},
-        {"ContainerStatus", c_status, d_status, cid},
+        {"Version", c_version, d_version, NULL, NULL, false},
+        {"ListContainers", c_list, d_list, NULL, NULL, false},
+        {"ContainerStatus", c_status, d_status, cid, cri_cid, false},
     };
     const int clients[] = {1, 8, 32};
     for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
         for (size_t k = 0; k < 3; k++)
             row(ops[o].name, clients[k], &ops[o], 2000, 2000);
     long loaded = rss_kib(), loaded_dirty = mem_kib("Private_Dirty");
-    const op stats = {"ListContainerStats", c_stats, d_stats, NULL};
+    const op stats = {"ListContainerStats", c_stats, d_stats, NULL, NULL, false};
     /* Docker's one-shot stats take a second or two per container: once is enough. */
     row("ListContainerStats", 1, &stats, 20, 1);
-    long after = rss_kib();
-    (void)after;
-    lifecycle(10);
+    if (cri_target) {
+        const op pull = {"PullImage (present)", c_pull, NULL, image, NULL, false};
+        const op status = {"ImageStatus", c_image_status, NULL, image, NULL, false};
+        const op list = {"ListImages", c_list_images, NULL, NULL, NULL, false};
+        row(pull.name, 1, &pull, 50, 0);
+        row(status.name, 1, &status, 1000, 0);
+        row(status.name, 8, &status, 2000, 0);
+        row(list.name, 1, &list, 1000, 0);
+        row(list.name, 8, &list, 2000, 0);
+    }
+    lifecycles(10);
     steps(step_rounds);
     sleep(3); /* the pool trims when it falls idle after a burst */
     printf("\ncrishim memory before the load: RSS %ld KiB, of it private dirty (heap, stacks) %ld KiB; "
@@ -817,9 +1001,10 @@ int main(int argc, char **argv)
            "(%.0f %% of before the load), private dirty %ld KiB. The rest of RSS is shared libraries' clean pages.\n",
            idle, idle_dirty, loaded, loaded_dirty, rss_kib(), idle > 0 ? 100.0 * (double)rss_kib() / (double)idle : 0,
            mem_kib("Private_Dirty"));
-    printf("docker floor for stats: one-shot /containers/{id}/stats per container, as cri-dockerd does.\n");
+    if (!cri_target)
+        printf("docker floor for stats: one-shot /containers/{id}/stats per container, as cri-dockerd does.\n");
     free(cid);
-    remove_log_root();
-    docker_http_global_cleanup();
+    free(cri_cid);
+    finish();
     return 0;
 }

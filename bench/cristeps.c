@@ -68,6 +68,19 @@ void cri_steps(tc_client *c, const char *image, int n, samples s[NSTEPS], cri_st
     cc.image = &img;
     cc.command = cmd;
     cc.n_command = 2;
+    /* kubelet always sends the masked and read-only paths (its defaults) */
+    char *masked[] = {"/proc/asound",      "/proc/acpi",       "/proc/kcore",       "/proc/keys",
+                      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+                      "/proc/scsi",          "/sys/firmware"};
+    char *readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.masked_paths = masked;
+    sec.n_masked_paths = sizeof masked / sizeof masked[0];
+    sec.readonly_paths = readonly;
+    sec.n_readonly_paths = sizeof readonly / sizeof readonly[0];
+    Runtime__V1__LinuxContainerConfig lc = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+    lc.security_context = &sec;
+    cc.linux = &lc;
     Runtime__V1__CreateContainerRequest cr = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
     cr.pod_sandbox_id = pod;
     cr.config = &cc;

@@ -15,7 +15,7 @@ extern const char *const cri_step_names[NSTEPS];
 typedef void (*cri_step_hook)(void *arg, int step, const char *id);
 
 /* RunPodSandbox (pod "step<n>", namespace "bench", hostname set) →
- * CreateContainer (image, "sleep 3600") → StartContainer → StopContainer →
+ * CreateContainer (image, "sleep 3600", kubelet's masked and read-only paths) → StartContainer → StopContainer →
  * RemoveContainer → StopPodSandbox → RemovePodSandbox; step k's latency goes
  * to s[k]. Exits the program when a call fails. */
 void cri_steps(tc_client *c, const char *image, int n, samples s[NSTEPS], cri_step_hook hook, void *arg);

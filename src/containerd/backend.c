@@ -28,6 +28,8 @@ static void ctrd_destroy(cs_backend *b)
     reg_client_free(d->registry);
     ctrd_views_free(d);
     pthread_mutex_destroy(&d->views_mu);
+    pthread_mutex_destroy(&d->version_mu);
+    free(d->version);
     ctrd_client_free(d->client);
     ctrd_pods_free(d);
     free(d->state_dir);
@@ -102,6 +104,7 @@ int containerd_backend_new(const containerd_options *opts, cs_backend **out, cs_
     d->pause_is_default = d->pause_binary && cs_imageref_parse(d->pause_image, &pr, NULL) == 0 &&
                           !strcmp(pr.domain, "localhost");
     pthread_mutex_init(&d->views_mu, NULL);
+    pthread_mutex_init(&d->version_mu, NULL);
     ctrd_pods_init(d);
     /* Zero fields keep the registry client's defaults. */
     reg_options ro = {.progress_timeout_ms = opts->progress_timeout_ms,

@@ -906,6 +906,30 @@ static const char *verbose_info(const ctrd_record *r, const cs_container *c, cs_
     return s;
 }
 
+/* A record's task as the event feed knows it, so a list needs no
+ * Tasks.List (which asks every task's shim for its state: one round trip per
+ * task, most of ListContainers' time with many). true with *t (NULL: no
+ * task that matters): an exit the record holds is final; else the running
+ * pid, or none. false: the feed can't tell (down, or it has not seen this
+ * task), or no task runs while the record says started and not exited (the
+ * exit hook's window: only containerd has the exit status). */
+static bool task_from_feed(ctrd_backend *d, const char *id, const ctr_state *st, ctrd_task *buf,
+                           const ctrd_task **t)
+{
+    uint32_t pid;
+    *t = NULL;
+    if (st->exited)
+        return true;
+    if (!ctrd_events_pid(d, id, &pid))
+        return false;
+    if (pid) {
+        *buf = (ctrd_task){.status = CTRD_TASK_RUNNING, .pid = pid};
+        *t = buf;
+        return true;
+    }
+    return !st->started_ns;
+}
+
 int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool verbose, cs_arena *a,
                           cs_container **out, cs_error *err)
 {
@@ -916,7 +940,12 @@ int ctrd_container_status(cs_backend *b, const cs_ctx *ctx, const char *id, bool
     ctrd_task t;
     cs_error e;
     bool have_task;
-    if (task_of(d, ctx, r.id, &t, &have_task, err) != 0)
+    ctr_state known;
+    const ctrd_task *fed;
+    state_parse(r.state_json, a, &known);
+    if (task_from_feed(d, r.id, &known, &t, &fed))
+        have_task = fed != NULL;
+    else if (task_of(d, ctx, r.id, &t, &have_task, err) != 0)
         return cs_error_wrap(err, "container %s", id);
     /* an exit nobody has recorded yet (no event feed, or it lags): record
      * it now, so the exit and the OOM verdict outlive the task */
@@ -953,11 +982,11 @@ int ctrd_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_fil
 {
     ctrd_backend *d = ctrd_of(b);
     ctrd_record *recs;
-    size_t nr, nt;
-    const char **tids;
-    ctrd_task *tasks;
-    if (ctrd_record_list(d, ctx, CS_STATE_KIND_CONTAINER, NULL, NULL, a, &recs, &nr, err) != 0 ||
-        ctrd_task_list(d, ctx, a, &tids, &tasks, &nt, err) != 0)
+    size_t nr, nt = 0;
+    const char **tids = NULL;
+    ctrd_task *tasks = NULL;
+    bool listed = false; /* Tasks.List, only for what the feed can't tell */
+    if (ctrd_record_list(d, ctx, CS_STATE_KIND_CONTAINER, NULL, NULL, a, &recs, &nr, err) != 0)
         return cs_error_wrap(err, "list containers");
     cs_container **list = cs_arena_array(a, nr + 1, sizeof *list);
     const char **exited = cs_arena_array(a, nr + 1, sizeof *exited);
@@ -965,7 +994,14 @@ int ctrd_container_list(cs_backend *b, const cs_ctx *ctx, const cs_container_fil
     for (size_t i = 0; i < nr; i++) {
         ctr_state st;
         state_parse(recs[i].state_json, a, &st);
-        const ctrd_task *t = task_in(tids, tasks, nt, recs[i].id);
+        ctrd_task fed;
+        const ctrd_task *t;
+        if (!task_from_feed(d, recs[i].id, &st, &fed, &t)) {
+            if (!listed && ctrd_task_list(d, ctx, a, &tids, &tasks, &nt, err) != 0)
+                return cs_error_wrap(err, "list containers");
+            listed = true;
+            t = task_in(tids, tasks, nt, recs[i].id);
+        }
         cs_container *c = container_of(&recs[i], &st, a);
         fill_state(c, &st, t);
         if (!cs_state_container_wanted(c, f))

@@ -36,6 +36,11 @@ typedef struct ctrd_backend {
     pthread_mutex_t views_mu;
     struct ctrd_view **views; /* resolved image targets (images.c) */
     size_t n_views;
+    /* containerd's version as Version last read it, and the generation
+     * (gen) then (system.c) */
+    pthread_mutex_t version_mu;
+    char *version;
+    uint64_t version_gen;
     /* Part 2: pods, containers, exec, events, stats. */
     char *state_dir;    /* <state-dir>/<containerd namespace>: FIFOs and pod files */
     char *cni_conf_dir; /* NULL: CTRD_CNI_CONF_DIR */

@@ -13,6 +13,7 @@
 #include "containerd/sandbox.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -528,6 +529,70 @@ static ctrd_cni_pod cni_pod(const char *id, const ctrd_pod_state *st, const cs_s
                           .n_dns_options = st->dns_options.n};
 }
 
+/* A CNI ADD or DEL on a thread of its own, so the pod's network is set up
+ * (or released) while containerd creates and starts (or kills) the pause
+ * task: the plugins and runc each take tens of milliseconds and neither
+ * needs the other (the pause joins the netns by its path; the netns, bind
+ * mounted, outlives the pause). */
+typedef struct cni_job {
+    const ctrd_cni *cni;
+    cs_sandbox who; /* what pod borrows */
+    ctrd_cni_pod pod;
+    const char *del_result; /* DEL: the stored ADD result; NULL: ADD */
+    bool del;
+    cs_arena *a; /* ADD: res lives here (the caller's arena is not the thread's) */
+    ctrd_cni_result res;
+    cs_error err;
+    int rc;
+    pthread_t t;
+    bool threaded;
+} cni_job;
+
+static void *cni_job_run(void *arg)
+{
+    cni_job *j = arg;
+    j->rc = j->del ? ctrd_cni_del(j->cni, &j->pod, j->del_result, &j->err)
+                   : ctrd_cni_add(j->cni, &j->pod, j->a, &j->res, &j->err);
+    return NULL;
+}
+
+/* Starts the job (inline when no thread can be had). who and st's strings
+ * must outlive cni_job_finish. */
+static void cni_job_start(cni_job *j, const ctrd_cni *cni, const char *id, const ctrd_pod_state *st,
+                          const cs_sandbox *who, bool del, const char *del_result)
+{
+    *j = (cni_job){.cni = cni, .who = *who, .del = del, .del_result = del_result};
+    j->pod = cni_pod(id, st, &j->who);
+    cs_error_clear(&j->err);
+    if (!del)
+        j->a = cs_arena_new();
+    j->threaded = pthread_create(&j->t, NULL, cni_job_run, j) == 0;
+    if (!j->threaded)
+        cni_job_run(j);
+}
+
+/* Waits for the job; its result (ADD: copied into a) and its error. */
+static int cni_job_finish(cni_job *j, cs_arena *a, ctrd_cni_result *res, cs_error *err)
+{
+    if (j->threaded)
+        pthread_join(j->t, NULL);
+    j->threaded = false;
+    if (j->rc == 0 && res) {
+        res->json = cs_arena_strdup(a, j->res.json);
+        res->ip = j->res.ip ? cs_arena_strdup(a, j->res.ip) : NULL;
+        res->n_additional_ips = j->res.n_additional_ips;
+        res->additional_ips = cs_arena_array(a, j->res.n_additional_ips + 1, sizeof *res->additional_ips);
+        for (size_t i = 0; i < j->res.n_additional_ips; i++)
+            res->additional_ips[i] = cs_arena_strdup(a, j->res.additional_ips[i]);
+    }
+    if (j->a)
+        cs_arena_free(j->a);
+    j->a = NULL;
+    if (j->rc != 0 && err)
+        *err = j->err;
+    return j->rc;
+}
+
 /* ---- tasks ---- */
 
 /* SIGKILL to every process of the task and wait for it to be reported
@@ -771,27 +836,39 @@ static int build(pod_build *b, const cs_ctx *ctx, const ctrd_image_use *img, cs_
     if (ctrd_record_create(d, ctx, b->lease, &rec, a, err) != 0)
         return -1;
     b->record = true;
-    if (c->net != CS_NS_NODE) {
+    /* The network is set up while the pause task is made (cni_job). */
+    cni_job job;
+    bool net = c->net != CS_NS_NODE;
+    if (net) {
         cs_sandbox who = {.name = c->name, .ns = c->ns, .uid = c->uid};
-        ctrd_cni_pod pod = cni_pod(b->id, &b->st, &who);
-        ctrd_cni_result res;
         b->cni_added = true; /* a failed ADD may have left something: DEL it */
-        if (ctrd_cni_add(b->cni, &pod, a, &res, err) != 0)
-            return cs_error_wrap(err, "pod network");
-        b->st.cni = res.json;
-        b->st.ip = res.ip;
-        b->st.ips = (cs_strs){.items = (const char **)res.additional_ips, .n = res.n_additional_ips};
-        if (ctrd_record_set_state(d, ctx, b->id, ctrd_pod_state_json(&b->st, a), a, err) != 0)
-            return -1;
+        cni_job_start(&job, b->cni, b->id, &b->st, &who, false, NULL);
     }
     ctrd_stdio_paths io = {0}; /* the pause process talks to nobody */
     uint32_t pid;
-    if (ctrd_task_create(d, ctx, b->id, mounts, n_mounts, &io, &pid, err) != 0)
-        return cs_error_wrap(err, "pause task");
-    b->task = true;
-    if (ctrd_task_start(d, ctx, b->id, NULL, &pid, err) != 0)
-        return cs_error_wrap(err, "start the pause task");
-    return 0;
+    int rc = ctrd_task_create(d, ctx, b->id, mounts, n_mounts, &io, &pid, err);
+    if (rc != 0) {
+        cs_error_wrap(err, "pause task");
+    } else {
+        b->task = true;
+        if ((rc = ctrd_task_start(d, ctx, b->id, NULL, &pid, err)) != 0)
+            cs_error_wrap(err, "start the pause task");
+    }
+    if (!net)
+        return rc;
+    ctrd_cni_result res = {0};
+    cs_error cni_err;
+    if (cni_job_finish(&job, a, &res, &cni_err) != 0) {
+        if (rc == 0 && err) /* else the task's error says more */
+            *err = cni_err;
+        return rc == 0 ? cs_error_wrap(err, "pod network") : -1;
+    }
+    if (rc != 0)
+        return -1;
+    b->st.cni = res.json;
+    b->st.ip = res.ip;
+    b->st.ips = (cs_strs){.items = (const char **)res.additional_ips, .n = res.n_additional_ips};
+    return ctrd_record_set_state(d, ctx, b->id, ctrd_pod_state_json(&b->st, a), a, err);
 }
 
 /* EXISTS when a sandbox of this pod and attempt is there already. */
@@ -889,26 +966,40 @@ static int stop_locked(ctrd_backend *d, const cs_ctx *ctx, const char *id, cs_ar
     ctrd_pod_state_parse(r.state_json, pod_dir(d, r.id, a), a, &st);
     if (kill_containers(d, ctx, id, a, err) != 0)
         return -1;
+    /* The network is released while the pause dies (cni_job). Without a
+     * ready network the pause dies all the same, and the stop fails after. */
+    const char *why = "";
+    const ctrd_cni *cni = NULL;
+    bool net = !st.stopped && st.netns && (cni = cni_current(d, a, &why)) && ctrd_cni_ready(cni);
+    cni_job job;
+    if (net) {
+        cs_sandbox who;
+        sandbox_decode(&r, a, &who);
+        cni_job_start(&job, cni, id, &st, &who, true, st.cni);
+    }
     ctrd_task t;
     bool had;
+    int rc = 0;
     if (kill_wait(d, ctx, id, &t, &had, err) != 0)
-        return cs_error_wrap(err, "pause task");
-    if (had && pause_exited(d, ctx, &r, &st, t.exit_status, t.exited_ns, a, err) != 0)
-        return -1;
-    if (st.shm && unmount_shm(&st, a, err) != 0)
+        rc = cs_error_wrap(err, "pause task");
+    else if (had && pause_exited(d, ctx, &r, &st, t.exit_status, t.exited_ns, a, err) != 0)
+        rc = -1;
+    else if (st.shm && unmount_shm(&st, a, err) != 0)
+        rc = -1;
+    cs_error cni_err;
+    int cni_rc = net ? cni_job_finish(&job, a, NULL, &cni_err) : 0;
+    if (rc != 0)
         return -1;
     if (st.stopped)
         return 0;
     if (st.netns) {
-        const char *why;
-        const ctrd_cni *cni = cni_current(d, a, &why);
-        if (!cni || !ctrd_cni_ready(cni))
+        if (!net)
             return cs_error_set(err, CS_ERR_CONFLICT, "release the pod network: %s", why);
-        cs_sandbox who;
-        sandbox_decode(&r, a, &who);
-        ctrd_cni_pod pod = cni_pod(id, &st, &who);
-        if (ctrd_cni_del(cni, &pod, st.cni, err) != 0)
+        if (cni_rc != 0) {
+            if (err)
+                *err = cni_err;
             return cs_error_wrap(err, "release the pod network");
+        }
         if (ctrd_netns_remove(st.netns, err) != 0)
             return -1;
     }

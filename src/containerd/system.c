@@ -11,6 +11,7 @@
 #include "containerd/sandbox.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "util/json.h"
+#include "util/mem.h"
 
 #define VERSION_METHOD "/containerd.services.version.v1.Version/Version"
 #define PLUGINS_METHOD "/containerd.services.introspection.v1.Introspection/Plugins"
@@ -30,16 +31,37 @@ const char *ctrd_api_version(const char *version, cs_arena *a)
     return cs_arena_printf(a, "1.%d", 8 + minor); /* 2.0 speaks 1.8, 2.1 1.9 (2.x only so far) */
 }
 
+/* containerd's version is read once per event-feed connection, as Docker's
+ * comes with the API negotiation: a restart (an upgrade) breaks the
+ * subscription, which bumps d->gen (as any image event does: one more read
+ * then), so the next Version asks again. Without a subscription every call
+ * asks containerd. */
 int ctrd_version(cs_backend *b, const cs_ctx *ctx, cs_arena *a, cs_engine_version *out, cs_error *err)
 {
     ctrd_backend *d = ctrd_of(b);
-    Google__Protobuf__Empty req = GOOGLE__PROTOBUF__EMPTY__INIT;
-    Containerd__Services__Version__V1__VersionResponse *r;
-    if (ctrd_unary(d->client, ctx, VERSION_METHOD, &req.base, &containerd__services__version__v1__version_response__descriptor,
-                   NULL, a, (ProtobufCMessage **)&r, err) != 0)
-        return -1;
     out->engine = "containerd";
-    out->version = r->version && *r->version ? r->version : "unknown";
+    uint64_t g = atomic_load(&d->gen);
+    bool live = atomic_load(&d->events_ok);
+    pthread_mutex_lock(&d->version_mu);
+    const char *known = live && d->version && d->version_gen == g ? cs_arena_strdup(a, d->version) : NULL;
+    pthread_mutex_unlock(&d->version_mu);
+    if (!known) {
+        Google__Protobuf__Empty req = GOOGLE__PROTOBUF__EMPTY__INIT;
+        Containerd__Services__Version__V1__VersionResponse *r;
+        if (ctrd_unary(d->client, ctx, VERSION_METHOD, &req.base,
+                       &containerd__services__version__v1__version_response__descriptor, NULL, a,
+                       (ProtobufCMessage **)&r, err) != 0)
+            return -1;
+        known = r->version && *r->version ? r->version : "unknown";
+        if (live) {
+            pthread_mutex_lock(&d->version_mu);
+            free(d->version);
+            d->version = cs_xstrdup(known);
+            d->version_gen = g;
+            pthread_mutex_unlock(&d->version_mu);
+        }
+    }
+    out->version = known;
     out->api_version = ctrd_api_version(out->version, a);
     return 0;
 }

@@ -89,8 +89,8 @@ int cri_sandbox_security(const Runtime__V1__LinuxSandboxSecurityContext *sc, cs_
                          cs_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (!sc)
-        return 0;
+    if (!sc) /* no context asks for no profile: seccomp unconfined, as an empty one */
+        return cs_security_seccomp(&(cs_profile_request){0}, a, &out->seccomp, err);
     set_ids(out, sc->run_as_user, sc->run_as_group, sc->supplemental_groups, sc->n_supplemental_groups);
     if (cs_security_check_user(out, false, err) != 0)
         return -1;
@@ -108,8 +108,8 @@ int cri_container_security(const Runtime__V1__LinuxContainerSecurityContext *sc,
                            cs_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (!sc)
-        return 0;
+    if (!sc) /* no context asks for no profile: seccomp unconfined, as an empty one */
+        return cs_security_seccomp(&(cs_profile_request){0}, a, &out->seccomp, err);
     set_ids(out, sc->run_as_user, sc->run_as_group, sc->supplemental_groups, sc->n_supplemental_groups);
     if (sc->run_as_username && *sc->run_as_username)
         out->username = sc->run_as_username;

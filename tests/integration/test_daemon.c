@@ -341,6 +341,74 @@ START_TEST(network_ready_follows_the_cni_config)
 }
 END_TEST
 
+/* The pod network is set up while the pause task starts (sandbox.c's
+ * cni_job): an ADD that fails, after a while, fails RunPodSandbox with the
+ * plugin's message and undoes everything (the pause task, DEL, the record). */
+START_TEST(failed_pod_network_is_undone)
+{
+    if (!on_containerd())
+        return;
+    char dir[512], bin[600], sock[600], logp[600], conf[700], bins[700], state[600], cmd[8192], calls[700];
+    snprintf(dir, sizeof dir, "%s/cni-fail", need_env("CRISHIM_TEST_DIR"));
+    snprintf(bin, sizeof bin, "%s/bin", dir);
+    snprintf(calls, sizeof calls, "%s/calls", dir);
+    /* loopback as it is; "cstfail" fails its ADD after 0.2 s, and says DEL */
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && mkdir -p '%s/net.d' '%s' && ln -s %s/loopback '%s/loopback' && "
+             "printf '#!/bin/sh\\ncat >/dev/null\\necho \"$CNI_COMMAND\" >>%s\\n"
+             "[ \"$CNI_COMMAND\" = ADD ] || exit 0\\nsleep 0.2\\n"
+             "echo \\047{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"cstfail says no\"}\\047\\nexit 1\\n' "
+             ">'%s/cstfail' && chmod 755 '%s/cstfail' && "
+             "echo '{\"cniVersion\":\"1.0.0\",\"name\":\"cstfail\",\"plugins\":[{\"type\":\"cstfail\"}]}' "
+             ">'%s/net.d/10-fail.conflist'",
+             dir, dir, bin, need_env("CRISHIM_TEST_CNI_BIN_DIR"), bin, calls, bin, bin, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(sock, sizeof sock, "%s/crishim-cni-fail.sock", need_env("CRISHIM_TEST_DIR"));
+    snprintf(logp, sizeof logp, "%s/crishim-cni-fail.log", need_env("CRISHIM_TEST_DIR"));
+    snprintf(conf, sizeof conf, "--cni-conf-dir=%s/net.d", dir);
+    snprintf(bins, sizeof bins, "--cni-bin-dir=%s", bin);
+    snprintf(state, sizeof state, "--state-dir=%s", need_env("CRISHIM_TEST_STATE_DIR"));
+    char backend[64], endpoint[512];
+    tc_backend_flags(backend, sizeof backend, endpoint, sizeof endpoint);
+    pid_t pid = tc_daemon_start(need_env("CRISHIM_BIN"), sock, logp, backend, endpoint, conf, bins, state, NULL);
+    ck_assert_msg(pid > 0, "crishim did not start; see %s", logp);
+    char target[700];
+    snprintf(target, sizeof target, "unix:%s", sock);
+    tc_client *c = tc_connect(target);
+    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+    md.name = "cnifail";
+    md.namespace_ = "test";
+    md.uid = "cni-fail-undone";
+    Runtime__V1__PodSandboxConfig pc = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+    pc.metadata = &md;
+    Runtime__V1__RunPodSandboxRequest rp = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    rp.config = &pc;
+    tc_result res;
+    tc_unary(c, RT("RunPodSandbox"), &rp.base, &runtime__v1__run_pod_sandbox_response__descriptor, NULL, 60000,
+             &res);
+    ck_assert_msg(res.code != GRPC_STATUS_OK && strstr(res.details, "cstfail says no"), "RunPodSandbox: %d %s",
+                  res.code, res.details);
+    Runtime__V1__ListPodSandboxRequest lr = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    Runtime__V1__ListPodSandboxResponse *l = NULL;
+    tc_unary(c, RT("ListPodSandbox"), &lr.base, &runtime__v1__list_pod_sandbox_response__descriptor,
+             (ProtobufCMessage **)&l, 10000, &res);
+    ck_assert_int_eq(res.code, GRPC_STATUS_OK);
+    for (size_t i = 0; i < l->n_items; i++)
+        ck_assert_msg(strcmp(l->items[i]->metadata->uid, md.uid), "sandbox %s was left", l->items[i]->id);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    tc_close(c);
+    FILE *f = fopen(calls, "r");
+    char got[64] = "";
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    fclose(f);
+    got[n] = 0;
+    ck_assert_str_eq(got, "ADD\nDEL\n");
+    int st = tc_daemon_stop(pid, SIGTERM, 20000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "crishim exited with %d; see %s", st, logp);
+}
+END_TEST
+
 START_TEST(update_runtime_config_sets_pod_cidr)
 {
     Runtime__V1__NetworkConfig net = RUNTIME__V1__NETWORK_CONFIG__INIT;
@@ -814,6 +882,7 @@ int main(void)
     tcase_add_test(tc, unknown_method_is_unimplemented);
     tcase_add_test(tc, version_and_status);
     tcase_add_test(tc, network_ready_follows_the_cni_config);
+    tcase_add_test(tc, failed_pod_network_is_undone);
     tcase_add_test(tc, update_runtime_config_sets_pod_cidr);
     tcase_add_test(tc, bidi_echo_round_trip);
     tcase_add_test(tc, large_messages_up_to_16_mib);
