@@ -2,7 +2,9 @@
  * and the blocking send/recv that handlers use. See server.h and call.h.
  *
  * Every completion-queue tag is a cs_op whose fn runs on the cq thread; it only
- * records results and wakes waiters, never blocks. Handlers run on the pool. */
+ * records results and wakes waiters, never blocks. Handlers run on the pool,
+ * bar unary ones a cq thread can take itself while another one polls
+ * (run_inline). */
 #include "rpc/server.h"
 
 #include <errno.h>
@@ -122,6 +124,9 @@ struct cs_server {
     char *socket_group;
     bool grpc_inited, started, shut;
     atomic_size_t inflight;
+    /* cq threads running a unary handler inline; at most ncq_threads - 1, so
+     * one thread always polls the queue (the handlers' batches complete there) */
+    size_t inline_running;
     atomic_bool shutting_down;
     cs_call_observer observer;
     void *observer_user;
@@ -429,6 +434,30 @@ static void run_handler(void *arg)
     call_unref(c);
 }
 
+/* A unary call runs on the cq thread that took it off the wire while another
+ * cq thread is free to poll: handing it to a pool worker costs a thread
+ * wake-up on the call's path (about a tenth of a millisecond when the machine
+ * was idle, the common case for kubelet's calls). Streams, which can last,
+ * always go to the pool. */
+static bool run_inline(cs_server *s, cs_call *c)
+{
+    if (c->method->m.kind != CS_METHOD_UNARY || !c->method->handler)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    bool ok = s->inline_running + 1 < s->ncq_threads;
+    if (ok)
+        s->inline_running++;
+    pthread_mutex_unlock(&s->mu);
+    if (!ok)
+        return false;
+    run_handler(c);
+    pthread_mutex_lock(&s->mu);
+    s->inline_running--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
 /* A registered call arrived (or the request failed at shutdown). */
 static void pending_done(cs_op *op, bool ok)
 {
@@ -452,6 +481,8 @@ static void pending_done(cs_op *op, bool ok)
     if (grpc_call_start_batch(c->call, &op_close, 1, &c->close_op, NULL) != GRPC_CALL_OK)
         call_unref(c); /* the close op will never complete */
 
+    if (run_inline(s, c))
+        return;
     if (cs_pool_submit(s->pool, run_handler, c) != 0) {
         grpc_call_cancel(c->call, NULL);
         call_unref(c);
@@ -789,6 +820,10 @@ void cs_server_shutdown(cs_server *s, int64_t grace_ms)
     /* Calls are done as far as grpc knows; let our workers finish their tails. */
     cs_pool_free(s->pool);
     s->pool = NULL;
+    pthread_mutex_lock(&s->mu);
+    while (s->inline_running > 0)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
     /* The canonical order: server destroyed, then its queue shut down and drained. */
     grpc_server_destroy(s->server);
     s->server = NULL;
