@@ -1029,10 +1029,12 @@ static char *first_new_name(const char *before, const char *now)
     return NULL;
 }
 
+/* (The [m] keeps pgrep from counting popen's own shell, whose command line
+ * holds the pattern.) */
 static int crishim_shims(void)
 {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "pgrep -fc -- '-namespace crishim -id .* -address %s' || true",
+    snprintf(cmd, sizeof cmd, "pgrep -fc -- '-namespace crishi[m] -id .* -address %s' || true",
              tc_need_env("CRISHIM_TEST_CONTAINERD_ADDRESS"));
     FILE *f = popen(cmd, "r");
     int n = -1;
@@ -1060,6 +1062,16 @@ START_TEST(nothing_left_behind)
         usleep(100000);
     }
     ck_assert_msg(!extra, "FIFO directory %s/%s left behind", fifo_dir, extra);
+    if (shims != 0) { /* what is left, for the failure */
+        char cmd[1024];
+        const char *addr = tc_need_env("CRISHIM_TEST_CONTAINERD_ADDRESS");
+        snprintf(cmd, sizeof cmd,
+                 "pgrep -af -- '-namespace crishi[m] -id .* -address %s' >&2; ctr -a %s -n crishim containers ls >&2; "
+                 "ctr -a %s -n crishim tasks ls >&2",
+                 addr, addr, addr);
+        if (system(cmd) != 0)
+            fprintf(stderr, "nothing_left_behind: listing what is left failed\n");
+    }
     ck_assert_msg(shims == 0, "%d shims of namespace crishim left running", shims);
     list_names("/var/run/netns", "cni-", names, sizeof names);
     extra = first_new_name(netns_before, names);
