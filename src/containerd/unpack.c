@@ -71,8 +71,14 @@ static int apply_layer(ctrd_backend *d, const cs_ctx *ctx, const char *lease, co
     Containerd__Services__Snapshots__V1__PrepareSnapshotResponse *pr;
     if (ctrd_unary(d->client, ctx, SNAPSHOTS("Prepare"), &prep.base,
                    &containerd__services__snapshots__v1__prepare_snapshot_response__descriptor, lease, a,
-                   (ProtobufCMessage **)&pr, err) != 0)
+                   (ProtobufCMessage **)&pr, err) != 0) {
+        /* The snapshot.ref label makes containerd refuse when the target
+         * chain exists: another unpacker committed it since our Stat. */
+        bool there = false;
+        if (err && err->code == CS_ERR_EXISTS && ctrd_snapshot_exists(d, ctx, chain, a, &there, NULL) == 0 && there)
+            return 0;
         return cs_error_wrap(err, "prepare snapshot for layer %s", l->digest);
+    }
 
     Containerd__Types__Descriptor desc = CONTAINERD__TYPES__DESCRIPTOR__INIT;
     desc.media_type = (char *)l->media_type;
