@@ -45,12 +45,13 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Whether this worker, having finished a job, should trim: the pool is idle
- * (nothing queued, every other thread waiting) after a burst. */
-static bool trim_due_locked(cs_pool *p)
+/* Whether the thread that finished a job should trim: the pool is idle
+ * (nothing queued, every other thread waiting) after a burst. self: 1 when
+ * that thread is one of the pool's (not waiting, yet idle), 0 otherwise. */
+static bool trim_due_locked(cs_pool *p, size_t self)
 {
     p->jobs_since_trim++;
-    if (p->head || p->idle + 1 < p->threads || p->jobs_since_trim < TRIM_AFTER_JOBS)
+    if (p->head || p->idle + self < p->threads || p->jobs_since_trim < TRIM_AFTER_JOBS)
         return false;
     int64_t now = mono_ms();
     if (now - p->last_trim_ms < TRIM_MIN_INTERVAL_MS)
@@ -149,6 +150,17 @@ static job *next_job_locked(cs_pool *p, bool *exit_now)
     return j;
 }
 
+void cs_pool_job_done_elsewhere(cs_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    bool trim = trim_due_locked(p, 0);
+    pthread_mutex_unlock(&p->mu);
+    if (trim)
+        malloc_trim(0);
+}
+
 static void *worker_main(void *arg)
 {
     cs_pool *p = arg;
@@ -162,7 +174,7 @@ static void *worker_main(void *arg)
         j->fn(j->arg);
         free(j);
         pthread_mutex_lock(&p->mu);
-        if (trim_due_locked(p)) {
+        if (trim_due_locked(p, 1)) {
             pthread_mutex_unlock(&p->mu);
             malloc_trim(0);
             pthread_mutex_lock(&p->mu);

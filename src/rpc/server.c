@@ -451,6 +451,7 @@ static bool run_inline(cs_server *s, cs_call *c)
     if (!ok)
         return false;
     run_handler(c);
+    cs_pool_job_done_elsewhere(s->pool);
     pthread_mutex_lock(&s->mu);
     s->inline_running--;
     pthread_cond_broadcast(&s->cv);
@@ -817,13 +818,15 @@ void cs_server_shutdown(cs_server *s, int64_t grace_ms)
         grpc_server_cancel_all_calls(s->server);
         wait_shutdown(s, -1);
     }
-    /* Calls are done as far as grpc knows; let our workers finish their tails. */
-    cs_pool_free(s->pool);
-    s->pool = NULL;
+    /* Calls are done as far as grpc knows; let the handlers finish their
+     * tails: the inline ones first (they report to the pool as they end),
+     * then the pool's workers. */
     pthread_mutex_lock(&s->mu);
     while (s->inline_running > 0)
         pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    cs_pool_free(s->pool);
+    s->pool = NULL;
     /* The canonical order: server destroyed, then its queue shut down and drained. */
     grpc_server_destroy(s->server);
     s->server = NULL;
