@@ -23,6 +23,7 @@
 
 #include "containerd/containers.h"
 #include "containerd/runtime.h"
+#include "containerd/stdio.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -318,10 +319,6 @@ typedef struct exec_session {
     int32_t code;
 } exec_session;
 
-/* How often a write blocked on a full stdin pipe looks whether the process
- * has ended meanwhile (crishim holds a reader of its own, so the pipe never
- * reports a vanished reader). */
-#define STDIN_RECHECK_MS 200
 /* How long a closing session waits for an ended process's exit before it
  * kills it (something it left behind may hold its output open). */
 #define EXIT_GRACE_MS 2000
@@ -383,30 +380,14 @@ static int session_read(cs_stdio *base, char *buf, size_t cap, int *stream, size
 static int session_write(cs_stdio *base, const void *data, size_t len, cs_error *err)
 {
     exec_session *s = (exec_session *)base;
-    const char *p = data;
-    while (len > 0) {
-        if (atomic_load(&s->aborted))
-            return cs_error_set(err, CS_ERR_CANCELLED, "the session was aborted");
-        pthread_mutex_lock(&s->in_mu);
-        int fd = s->f.fd[FIFO_IN];
-        ssize_t w = fd < 0 ? (errno = EBADF, -1) : write(fd, p, len);
-        int e = errno;
-        pthread_mutex_unlock(&s->in_mu);
-        if (w > 0) {
-            p += w;
-            len -= (size_t)w;
-            continue;
-        }
-        if (fd < 0)
-            return cs_error_set(err, CS_ERR_CONFLICT, "the exec has no stdin (or it was closed)");
-        if (e != EAGAIN && e != EINTR)
-            return cs_error_errno(err, CS_ERR_UNAVAILABLE, e, "write to the exec's stdin");
-        if (atomic_load(&s->ended))
-            return cs_error_set(err, CS_ERR_UNAVAILABLE, "the exec's process has exited");
-        struct pollfd pfd[2] = {{.fd = fd, .events = POLLOUT}, {.fd = s->stop_fd, .events = POLLIN}};
-        poll(pfd, 2, STDIN_RECHECK_MS);
-    }
-    return 0;
+    if (atomic_load(&s->aborted))
+        return cs_error_set(err, CS_ERR_CANCELLED, "the session was aborted");
+    pthread_mutex_lock(&s->in_mu);
+    int fd = s->f.fd[FIFO_IN];
+    pthread_mutex_unlock(&s->in_mu);
+    if (fd < 0)
+        return cs_error_set(err, CS_ERR_CONFLICT, "the exec has no stdin (or it was closed)");
+    return ctrd_pipe_write_all(fd, data, len, s->stop_fd, &s->ended, "the exec's process has exited", err);
 }
 
 /* EOF for the process: crishim's end goes, then the shim's own writer

@@ -55,6 +55,8 @@
 #define RESUME_RETRY_MS 2000
 /* The longest an exit report waits for a container's log to drain. */
 #define DRAIN_WAIT_MS 2000
+/* How often a write waiting on a full pipe looks whether to give up. */
+#define PIPE_RECHECK_MS 200
 
 struct entry;
 
@@ -811,6 +813,33 @@ void ctrd_io_unsubscribe(ctrd_io *io, const char *id, ctrd_io_sub *s)
     sub_unref(s);
 }
 
+int ctrd_pipe_write_all(int fd, const void *data, size_t len, int abort_fd, const atomic_bool *stop,
+                        const char *stopped, cs_error *err)
+{
+    const char *p = data;
+    while (len > 0) {
+        if (stop && atomic_load(stop))
+            return cs_error_set(err, CS_ERR_UNAVAILABLE, "%s", stopped);
+        ssize_t w = write(fd, p, len);
+        if (w > 0) {
+            p += w;
+            len -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN)
+            return cs_error_errno(err, CS_ERR_UNAVAILABLE, errno, "write to the process's stdin");
+        /* the pipe is full: wait for room or an abort; *stop is looked at
+         * each turn */
+        struct pollfd pf[2] = {{.fd = fd, .events = POLLOUT}, {.fd = abort_fd, .events = POLLIN}};
+        int r = poll(pf, abort_fd >= 0 ? 2 : 1, PIPE_RECHECK_MS);
+        if (r > 0 && abort_fd >= 0 && (pf[1].revents & POLLIN))
+            return cs_error_set(err, CS_ERR_CANCELLED, "the session ended");
+    }
+    return 0;
+}
+
 int ctrd_io_stdin_write(ctrd_io_stdin *in, const void *data, size_t len, int abort_fd, cs_error *err)
 {
     pthread_mutex_lock(&in->mu);
@@ -821,34 +850,8 @@ int ctrd_io_stdin_write(ctrd_io_stdin *in, const void *data, size_t len, int abo
     in->busy++;
     int fd = in->fd;
     pthread_mutex_unlock(&in->mu);
-    const char *p = data;
-    int rc = 0;
-    while (len > 0) {
-        if (atomic_load(&in->closed)) {
-            rc = cs_error_set(err, CS_ERR_UNAVAILABLE, "the container's stdin is closed");
-            break;
-        }
-        ssize_t w = write(fd, p, len);
-        if (w > 0) {
-            p += w;
-            len -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno != EAGAIN) {
-            rc = cs_error_errno(err, CS_ERR_UNAVAILABLE, errno, "write to the container's stdin");
-            break;
-        }
-        /* the pipe is full: wait for room, an abort, or (looked at each
-         * turn) a close by another session */
-        struct pollfd pf[2] = {{.fd = fd, .events = POLLOUT}, {.fd = abort_fd, .events = POLLIN}};
-        int r = poll(pf, abort_fd >= 0 ? 2 : 1, 200);
-        if (r > 0 && abort_fd >= 0 && (pf[1].revents & POLLIN)) {
-            rc = cs_error_set(err, CS_ERR_CANCELLED, "the attach session ended");
-            break;
-        }
-    }
+    /* another session may close it meanwhile (stdin_once) */
+    int rc = ctrd_pipe_write_all(fd, data, len, abort_fd, &in->closed, "the container's stdin is closed", err);
     pthread_mutex_lock(&in->mu);
     in->busy--;
     if (atomic_load(&in->closed))

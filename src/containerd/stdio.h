@@ -22,6 +22,7 @@
 #ifndef CS_CTRD_STDIO_H
 #define CS_CTRD_STDIO_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,6 +119,13 @@ uint64_t ctrd_io_sub_dropped(ctrd_io_sub *s);
 /* Leaves id's output and frees s. NULL is fine. */
 void ctrd_io_unsubscribe(ctrd_io *io, const char *id, ctrd_io_sub *s);
 
+/* Writes all of data to fd, a non-blocking pipe (a process's stdin),
+ * waiting while it is full: CANCELLED when abort_fd (an eventfd, -1: none)
+ * becomes readable, UNAVAILABLE with `stopped` when *stop (NULL: none) is
+ * set, looked at every 200 ms. crishim holds a reader of such pipes, so a
+ * vanished process never shows as a write error: *stop says so. */
+int ctrd_pipe_write_all(int fd, const void *data, size_t len, int abort_fd, const atomic_bool *stop,
+                        const char *stopped, cs_error *err);
 /* Writes all of data to the process's stdin, waiting while the pipe is
  * full; gives up when abort_fd (an eventfd, -1: none) becomes readable or
  * the writer is closed. UNAVAILABLE when stdin is closed. */
